@@ -1,0 +1,118 @@
+import ArgumentParser
+import DeviceMaps
+import Foundation
+import JSONLines
+import Logging
+import ModbusProtocol
+import ModbusTransport
+import PollScheduling
+import Synchronization
+
+extension Fieldpoll {
+    /// `fieldpoll run [OPTIONS] MAP...`: poll until stopped, or for a number of cycles.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Poll every device of the maps on their schedules; one JSON object per line on stdout.",
+            discussion: """
+                Runs until SIGINT or SIGTERM (exit 0, after the line being written is complete) or \
+                until stdout is closed (exit 0, quietly). With --once or --count the exit status is \
+                1 when a device or a point could not be read in some cycle.
+
+                Example: fieldpoll run --count 10 --format points device-maps/demo.yaml | jq .
+                """)
+
+        @Flag(help: "One cycle of every poll of every device, then exit.")
+        var once = false
+
+        @Option(help: ArgumentHelp("Run N cycles of every poll, then exit.", valueName: "N"))
+        var count: Int?
+
+        @Option(help: "Output shape: records (one line per poll and cycle) or points (one line per point).")
+        var format: OutputFormat = .records
+
+        @Option(help: "Lowest level of log lines on stderr: trace, debug, info, notice, warning, error, critical.")
+        var logLevel: Logger.Level = .info
+
+        @OptionGroup var maps: MapFiles
+
+        func validate() throws {
+            if once, count != nil { throw ValidationError("--once and --count cannot be used together.") }
+            if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
+        }
+
+        func run() throws {
+            let devices = try maps.load()
+            let logger = Logger.stderr(level: logLevel)
+            let limit = once ? 1 : count
+            let shutdown = Shutdown()
+            let writer = LineWriter(descriptor: 1) { shutdown.outputClosed() }
+            let engine: PollEngine
+            do {
+                engine = try PollEngine(
+                    devices: devices, options: .init(count: limit, spreadStarts: limit == nil),
+                    clientFactory: { endpoint, timeout throws(ModbusError) in
+                        try ModbusTCPClient(endpoint: endpoint, connectTimeout: timeout)
+                    },
+                    sink: JSONLinesSink(format: format, writer: writer), logger: logger)
+            } catch {
+                Console.error("fieldpoll: \(error.message)")
+                throw ExitCode(ExitStatus.failure)
+            }
+            shutdown.arm(engine: engine, writer: writer)
+            Process.onTermination { _ in shutdown.terminate() }
+            engine.run()
+            writer.finish()
+            if shutdown.stoppedEarly || limit == nil { throw ExitCode(ExitStatus.success) }
+            throw ExitCode(engine.sawFailures ? ExitStatus.failure : ExitStatus.success)
+        }
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// Ends `run` promptly on SIGINT/SIGTERM or a closed stdout: stops the workers (a blocked read
+/// is woken with `shutdown(2)`), lets the line being written complete, and exits 0 even if a
+/// worker is still stuck in a connect after a grace period.
+final class Shutdown: Sendable {
+    private struct State {
+        var engine: PollEngine?
+        var writer: LineWriter?
+        var stopping = false
+    }
+
+    private let state = Mutex(State())
+
+    /// How long stopped workers get before the process exits without them.
+    static let grace = Duration.milliseconds(900)
+
+    func arm(engine: PollEngine, writer: LineWriter) {
+        state.withLock {
+            $0.engine = engine
+            $0.writer = writer
+        }
+    }
+
+    var stoppedEarly: Bool { state.withLock { $0.stopping } }
+
+    /// SIGINT or SIGTERM.
+    func terminate() { stop() }
+
+    /// The reader of stdout went away.
+    func outputClosed() { stop() }
+
+    private func stop() {
+        let (engine, writer, first) = state.withLock { state in
+            defer { state.stopping = true }
+            return (state.engine, state.writer, !state.stopping)
+        }
+        guard first, let engine else { return }
+        engine.stop()
+        let thread = Thread {
+            if !engine.waitForWorkers(timeout: Shutdown.grace) {
+                writer?.finish(timeout: .milliseconds(500))
+                Foundation.exit(ExitStatus.success)
+            }
+        }
+        thread.start()
+    }
+}

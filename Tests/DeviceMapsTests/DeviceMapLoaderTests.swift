@@ -1,0 +1,99 @@
+import DeviceMaps
+import ModbusProtocol
+import RegisterDecoding
+import Testing
+
+@Suite struct DeviceMapLoaderTests {
+    static let specificationExample = """
+        # device-maps/boiler.yaml
+        device:
+          name: boiler-1            # unique across all maps given to one run; used in output
+          host: 127.0.0.1           # name, IPv4 or IPv6
+          port: 502                 # default 502
+          unit: 1                   # Modbus unit identifier, default 1
+          timeout: 1s               # response timeout for one request; default 1s
+        polls:
+          - name: fast              # unique within the device
+            interval: 1s            # ms, s, m; 0 means back to back (benchmarks, bulk capture)
+            points:
+              - name: supply_temp   # unique within the device
+                table: holding      # coil | discrete | holding | input
+                address: 0          # zero-based protocol address, 0..65535
+                type: int16         # see below
+                scale: 0.1          # optional; value = raw * scale + offset
+                offset: 0           # optional
+                unit: "°C"          # optional engineering unit label
+              - name: pump_running
+                table: coil
+                address: 12
+                type: bool
+              - name: alarm_overheat
+                table: holding
+                address: 7
+                type: bool
+                bit: 3              # bit 0 = least significant bit of the register
+              - name: flow
+                table: input
+                address: 100
+                type: float32
+                order: CDAB
+                unit: m3/h
+              - name: serial_number
+                table: holding
+                address: 200
+                type: string
+                length: 8           # registers
+        """
+
+    @Test func loadsTheSpecificationsExample() throws {
+        let loaded = DeviceMapLoader.parse(Self.specificationExample, file: "boiler.yaml")
+        #expect(loaded.diagnostics == [])
+        let device = try #require(loaded.devices.first)
+        #expect(device.name == "boiler-1")
+        #expect(device.host == "127.0.0.1")
+        #expect(device.port == 502)
+        #expect(device.unit == UnitID(rawValue: 1))
+        #expect(device.timeout == .seconds(1))
+        let poll = try #require(device.polls.first)
+        #expect(poll.name == "fast")
+        #expect(poll.interval == .seconds(1))
+        #expect(poll.points.map(\.name) == ["supply_temp", "pump_running", "alarm_overheat", "flow", "serial_number"])
+        #expect(poll.points[0].decoding.scaling != nil)
+        #expect(poll.points[0].unit == "°C")
+        #expect(poll.points[1].table == .coil)
+        #expect(poll.points[2].decoding.bit == 3)
+        #expect(poll.points[3].decoding.order == .cdab)
+        #expect(poll.points[4].count == 8)
+        #expect(poll.points[4].location == SourceLocation(file: "boiler.yaml", line: 34, column: 9))
+    }
+
+    @Test func appliesDefaultsAndSharesPollsAcrossADevicesList() throws {
+        let loaded = DeviceMapLoader.parse("""
+            defaults: {host: gateway.local, timeout: 2s}
+            devices:
+              - {name: meter-1, unit: 1}
+              - {name: meter-2, unit: 2, host: 10.0.0.9, port: 1502}
+            polls:
+              - name: energy
+                interval: 250ms
+                points:
+                  - {name: total, table: input, address: 0, type: uint32}
+            """, file: "meters.yaml")
+        #expect(loaded.diagnostics == [])
+        #expect(loaded.devices.map(\.name) == ["meter-1", "meter-2"])
+        #expect(loaded.devices.map(\.host) == ["gateway.local", "10.0.0.9"])
+        #expect(loaded.devices.map(\.port) == [502, 1502])
+        #expect(loaded.devices.map(\.timeout) == [.seconds(2), .seconds(2)])
+        #expect(loaded.devices.allSatisfy { $0.polls.first?.interval == .milliseconds(250) })
+    }
+
+    @Test(arguments: [("250ms", Duration.milliseconds(250)), ("1s", .seconds(1)), ("1.5s", .milliseconds(1500)), ("1m", .seconds(60)), ("0", .zero), ("2h", .seconds(7200))])
+    func parsesDurations(text: String, expected: Duration) {
+        #expect(DurationParsing.parse(text) == expected)
+    }
+
+    @Test(arguments: ["5", "-1s", "1 sec", "ms", "1.2.3s", "", "1e3ms", "infs"])
+    func refusesDurationsWithoutAUnitOrWithNonsense(text: String) {
+        #expect(DurationParsing.parse(text) == nil)
+    }
+}
