@@ -78,6 +78,10 @@ private struct DeviceSettings {
     var pauseBetweenRequests: Duration?
     var description: String?
     var location: SourceLocation
+    /// Whether the block was a mapping at all (a device is only made from one that was).
+    var isMapping = true
+    /// Keys written, valid or not (so a bad value is not also reported as missing).
+    var written: Set<String> = []
 }
 
 /// A point as parsed, before checks that need its poll or device.
@@ -153,9 +157,13 @@ private struct MapParser {
 
     private mutating func deviceSettings(_ node: Node, what: String, allowName: Bool) -> DeviceSettings {
         var settings = DeviceSettings(location: reader.location(of: node))
-        guard let entries = reader.mapping(node, what) else { return settings }
+        guard let entries = reader.mapping(node, what) else {
+            settings.isMapping = false
+            return settings
+        }
         let allowed = allowName ? MapKeys.device : MapKeys.device.filter { $0 != "name" }
         reader.checkKeys(entries, allowed: allowed, in: what)
+        settings.written = Set(entries.map(\.key))
         for entry in entries {
             let value = entry.value
             switch entry.key {
@@ -183,12 +191,15 @@ private struct MapParser {
     }
 
     private mutating func makeDevice(_ block: DeviceSettings, defaults: DeviceSettings, polls: [Poll]) -> Device? {
+        guard block.isMapping else { return nil }
         guard let name = block.name else {
-            reader.error(at: block.location, "the device has no 'name'")
+            if !block.written.contains("name") { reader.error(at: block.location, "the device has no 'name'") }
             return nil
         }
         guard let host = block.host ?? defaults.host else {
-            reader.error(at: block.location, "device '\(name)' has no 'host'")
+            if !block.written.contains("host") && !defaults.written.contains("host") {
+                reader.error(at: block.location, "device '\(name)' has no 'host'")
+            }
             return nil
         }
         return Device(
@@ -232,10 +243,9 @@ private struct MapParser {
         if items.isEmpty {
             reader.error(at: node, "'polls' is empty: list at least one poll")
         }
-        var polls: [Poll] = []
-        var parsed: [[ParsedPoint]] = []
-        var pollNames: [String: Int] = [:]
+        var drafts: [(name: String?, nameNode: Node?, interval: Duration, points: [ParsedPoint], line: Int)] = []
         var pointNames: [String: Int] = [:]
+        var pollOfPoint: [String: String] = [:]
         for item in items {
             guard let entries = reader.mapping(item, "a poll") else { continue }
             reader.checkKeys(entries, allowed: MapKeys.poll, in: "a poll")
@@ -258,21 +268,28 @@ private struct MapParser {
                             continue
                         }
                         pointNames[point.point.name] = point.point.location.line
+                        pollOfPoint[point.point.name] = name ?? "?"
                         points.append(point)
                     }
                 }
             } else {
                 reader.error(at: item, "poll '\(name ?? "?")' has no 'points'")
             }
-            resolveScaleFactors(&points, pollName: name ?? "?")
-            guard let name else { continue }
+            drafts.append((name, byKey["name"]?.value, interval, points, reader.location(of: item).line))
+        }
+        var polls: [Poll] = []
+        var parsed: [[ParsedPoint]] = []
+        var pollNames: [String: Int] = [:]
+        for var draft in drafts {
+            resolveScaleFactors(&draft.points, pollName: draft.name ?? "?", pollOfPoint: pollOfPoint)
+            guard let name = draft.name else { continue }
             if let line = pollNames[name] {
-                reader.error(at: byKey["name"]!.value, "duplicate poll name '\(name)' (first defined at line \(line))")
+                reader.error(at: draft.nameNode!, "duplicate poll name '\(name)' (first defined at line \(line))")
                 continue
             }
-            pollNames[name] = reader.location(of: item).line
-            polls.append(Poll(name: name, interval: interval, points: points.map(\.point)))
-            parsed.append(points)
+            pollNames[name] = draft.line
+            polls.append(Poll(name: name, interval: draft.interval, points: draft.points.map(\.point)))
+            parsed.append(draft.points)
         }
         return (polls, parsed)
     }
@@ -471,14 +488,18 @@ private struct MapParser {
         }
     }
 
-    private mutating func resolveScaleFactors(_ points: inout [ParsedPoint], pollName: String) {
+    private mutating func resolveScaleFactors(_ points: inout [ParsedPoint], pollName: String, pollOfPoint: [String: String]) {
         let indexByName = Dictionary(points.enumerated().map { ($1.point.name, $0) }, uniquingKeysWith: { first, _ in first })
         for index in points.indices {
             guard let factorName = points[index].scaleFactorName, let node = points[index].scaleFactorNode else { continue }
             let point = points[index].point
             guard let factorIndex = indexByName[factorName] else {
-                let hint = Suggestion.hint(for: factorName, among: points.map(\.point.name))
-                reader.error(at: node, "scale_factor '\(factorName)' is not a point of poll '\(pollName)'\(hint)")
+                if let other = pollOfPoint[factorName] {
+                    reader.error(at: node, "scale_factor '\(factorName)' is in poll '\(other)', not in poll '\(pollName)'; a point and its scale factor are read in one request of one poll")
+                } else {
+                    let hint = Suggestion.hint(for: factorName, among: points.map(\.point.name))
+                    reader.error(at: node, "scale_factor '\(factorName)' is not a point of poll '\(pollName)'\(hint)")
+                }
                 continue
             }
             let factor = points[factorIndex].point

@@ -212,8 +212,12 @@ package struct YAMLReader {
 
     /// A duration scalar (`250ms`, `1s`, `1m`, `0`).
     package mutating func duration(_ node: Node, _ what: String) -> Duration? {
-        guard case .scalar(let scalar) = node, !isNull(node), let duration = DurationParsing.parse(scalar.string) else {
-            error(at: node, "\(what) \(describe(node)) is not a duration (write e.g. 250ms, 1s, 1m)")
+        guard case .scalar(let scalar) = node, !isNull(node) else {
+            error(at: node, "\(what) must be a duration like 250ms, 1s or 1m, not \(describe(node))")
+            return nil
+        }
+        guard let duration = DurationParsing.parse(scalar.string) else {
+            error(at: node, "\(what) '\(scalar.string)' is not a duration (write e.g. 250ms, 1s, 1m)")
             return nil
         }
         return duration

@@ -30,11 +30,13 @@ public enum ByteOrder: String, CaseIterable, Hashable, Sendable {
         }
     }
 
-    /// Parses an `order` name for a value of `type`, or returns `nil` when it does not fit.
+    /// Parses an `order` name for a value of `type` (in either case), or returns `nil` when it
+    /// does not fit.
     ///
     /// `bool` takes no order; 16-bit types take `AB`/`BA`; 32-bit types and strings the four
     /// letters; 64-bit types the four letters or their eight-letter spellings.
     public init?(name: String, for type: ValueType) {
+        let name = name.uppercased()
         guard type != .bool, Self.names(for: type).contains(name) else { return nil }
         switch name {
         case "AB", "ABCD", "ABCDEFGH": self = .abcd

@@ -97,3 +97,48 @@ import Testing
         #expect(DurationParsing.parse(text) == nil)
     }
 }
+
+@Suite struct MapFeatureTests {
+    func point(_ yaml: String) throws -> Point {
+        let loaded = DeviceMapLoader.parse("""
+            device: {name: d, host: h}
+            polls:
+              - name: p
+                points:
+                  - \(yaml)
+            """, file: "f.yaml")
+        #expect(loaded.diagnostics == [])
+        return try #require(loaded.devices.first?.polls.first?.points.first)
+    }
+
+    @Test func parsesNodataAsBitPatternsOfTheType() throws {
+        let int16 = try point("{name: a, table: holding, address: 0, type: int16, nodata: [0x8000, -1]}")
+        #expect(int16.decoding.noData.patterns == [0x8000, 0xFFFF])
+        let float = try point("{name: a, table: holding, address: 0, type: float32, nodata: [.nan, -1, 3.5]}")
+        #expect(float.decoding.noData.floats.count == 3)
+        #expect(float.decoding.noData.floats[0].isNaN)
+        #expect(float.decoding.noData.floats[1...] == [-1, 3.5])
+    }
+
+    @Test func parsesLabelsKeyedByBitPattern() throws {
+        let labels = try point(#"{name: a, table: holding, address: 0, type: int16, labels: {0: "off", -1: "fault", 0x10: "x"}}"#)
+        #expect(labels.decoding.labels == [0: "off", 0xFFFF: "fault", 16: "x"])
+    }
+
+    @Test func acceptsBothSpellingsOf64BitOrdersInEitherCase() throws {
+        #expect(try point("{name: a, table: input, address: 0, type: float64, order: GHEFCDAB}").decoding.order == .cdab)
+        #expect(try point("{name: a, table: input, address: 0, type: uint64, order: dcba}").decoding.order == .dcba)
+        #expect(try point("{name: a, table: input, address: 0, type: int16, order: ba}").decoding.order == .badc)
+    }
+
+    @Test func readsJSONMaps() throws {
+        let loaded = DeviceMapLoader.parse("""
+            {"device": {"name": "m", "host": "::1", "port": 1502},
+             "polls": [{"name": "p", "interval": "250ms", "points": [
+               {"name": "v", "table": "input", "address": 0, "type": "float32", "order": "CDAB", "scale": 0.001}]}]}
+            """, file: "m.json")
+        #expect(loaded.diagnostics == [])
+        #expect(loaded.devices.first?.host == "::1")
+        #expect(loaded.devices.first?.polls.first?.points.first?.decoding.scaling?.scale.exponent == -3)
+    }
+}
