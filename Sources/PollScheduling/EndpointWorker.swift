@@ -116,6 +116,8 @@ final class EndpointWorker: @unchecked Sendable {
         var failed = [PointFailure?](repeating: nil, count: points.count)
         var anyAnswer = false
         var lost: PointFailure?
+        // Set when the plan changed this cycle (a read split or a refused read answered again).
+        var bisected = false
 
         var index = 0
         while index < task.reads.count {
@@ -133,8 +135,9 @@ final class EndpointWorker: @unchecked Sendable {
             case .values(let values):
                 anyAnswer = true
                 if state.refusal != nil {
-                    logger.info("device '\(task.device.name)' answers \(state.read.table.rawValue) \(state.read.start)-\(state.read.end - 1) again")
+                    logger.info("device '\(task.device.name)' answers \(Self.describe(state.read)) again")
                     task.reads[index].refusal = nil
+                    bisected = true
                 }
                 for point in state.read.points {
                     data[point] = values
@@ -145,6 +148,7 @@ final class EndpointWorker: @unchecked Sendable {
                 anyAnswer = true
                 if let (left, right) = state.read.bisected() {
                     // Find the points the device refuses: split and try both halves now.
+                    bisected = true
                     task.reads.replaceSubrange(index...index, with: [
                         PollTask.ReadState(read: left, refusal: nil), PollTask.ReadState(read: right, refusal: nil),
                     ])
@@ -154,7 +158,7 @@ final class EndpointWorker: @unchecked Sendable {
                 for point in state.read.points { failed[point] = failure }
                 if state.refusal == nil {
                     let names = state.read.points.map { points[$0].name }.joined(separator: ", ")
-                    logger.info("device '\(task.device.name)' refuses \(state.read.table.rawValue) \(state.read.start)-\(state.read.end - 1) (\(code)); points \(names) report it, retried every \(Self.refusedRetryInterval)")
+                    logger.info("device '\(task.device.name)' refuses \(Self.describe(state.read)) (\(code)); points \(names) report it, retried every \(Self.format(Self.refusedRetryInterval))")
                 }
                 task.reads[index].refusal = PollTask.Refusal(
                     exception: code, message: error.message, retryAt: clock.now() + Self.refusedRetryInterval)
@@ -170,6 +174,7 @@ final class EndpointWorker: @unchecked Sendable {
             }
         }
 
+        if bisected { task.consolidate() }
         if let lost {
             if !anyAnswer { return .unreachable(lost) }
             for index in points.indices where data[index] == nil && failed[index] == nil { failed[index] = lost }
@@ -328,6 +333,11 @@ final class EndpointWorker: @unchecked Sendable {
             logger.debug("still cannot reach \(endpoint): \(error.message); next attempt in \(Self.format(wait))")
         }
         state = .down
+    }
+
+    /// `holding 4` or `holding 4-7`.
+    static func describe(_ read: PlannedRead) -> String {
+        read.count == 1 ? "\(read.table.rawValue) \(read.start)" : "\(read.table.rawValue) \(read.start)-\(read.end - 1)"
     }
 
     static func format(_ duration: Duration) -> String {

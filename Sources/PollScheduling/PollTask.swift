@@ -39,6 +39,29 @@ final class PollTask {
         self.limit = limit
     }
 
+    /// Joins reads that bisection left side by side: two answered reads of one table whose
+    /// ranges touch (no unverified register between them) become one, within the limit. Refused
+    /// reads stay apart, so no read ever spans a refused range again.
+    func consolidate() {
+        var merged: [ReadState] = []
+        for state in reads {
+            if let last = merged.last, last.refusal == nil, state.refusal == nil,
+                last.read.table == state.read.table, last.read.end == state.read.start,
+                state.read.end - last.read.start <= limit(for: state.read.table)
+            {
+                merged[merged.count - 1] = ReadState(
+                    read: PlannedRead(table: state.read.table, segments: last.read.segments + state.read.segments), refusal: nil)
+            } else {
+                merged.append(state)
+            }
+        }
+        reads = merged
+    }
+
+    private func limit(for table: Table) -> Int {
+        table.holdsBits ? table.maximumReadCount : min(device.maxRegisters, table.maximumReadCount)
+    }
+
     /// Whether the poll has produced all the lines it was asked for.
     var isFinished: Bool {
         limit.map { emitted >= $0 } ?? false

@@ -31,6 +31,17 @@ enum EndToEnd {
         }.sorted()
     }
 
+    /// Compares text with a golden file under fixtures/golden, byte for byte, or rewrites it
+    /// when `FIELDPOLL_RECORD_GOLDEN=1`.
+    static func expectGoldenText(_ text: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let path = Paths.inPackage("fixtures/golden/\(name)")
+        if ProcessInfo.processInfo.environment["FIELDPOLL_RECORD_GOLDEN"] == "1" {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(text == (try String(contentsOfFile: path, encoding: .utf8)), sourceLocation: sourceLocation)
+    }
+
     /// Compares lines with a golden file under fixtures/golden, or rewrites it when
     /// `FIELDPOLL_RECORD_GOLDEN=1` (re-recorded only on purpose).
     static func expectGolden(_ lines: [String], _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
