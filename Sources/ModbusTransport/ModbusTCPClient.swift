@@ -164,6 +164,24 @@ public final class ModbusTCPClient: ModbusClient, @unchecked Sendable {
         }
     }
 
+    /// The TCP options of the open socket, for tests: keepalive, no-delay, user timeout (ms),
+    /// keepalive idle time (s); `nil` when not connected.
+    package func socketOptions() -> (keepalive: Int32, noDelay: Int32, userTimeout: Int32, keepIdle: Int32)? {
+        socketState.withLock { state in
+            guard state.descriptor >= 0 else { return nil }
+            func get(_ level: Int32, _ option: Int32) -> Int32 {
+                var value: Int32 = -1
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                _ = getsockopt(state.descriptor, level, option, &value, &length)
+                return value
+            }
+            return (
+                get(SOL_SOCKET, SO_KEEPALIVE), get(Int32(IPPROTO_TCP), TCP_NODELAY),
+                get(Int32(IPPROTO_TCP), TCP_USER_TIMEOUT), get(Int32(IPPROTO_TCP), TCP_KEEPIDLE)
+            )
+        }
+    }
+
     private func send(_ frame: [UInt8], on descriptor: Int32, request: ReadRequest) throws(ModbusError) {
         var sent = 0
         while sent < frame.count {

@@ -30,6 +30,9 @@ final class EndpointWorker: @unchecked Sendable {
     private var state = ConnectionState.neverConnected
     private var downSince: MonotonicInstant?
     private var lastRequestEnd: [String: MonotonicInstant] = [:]
+    /// When the cycle being run started; backoff waits count from there, so the first retry
+    /// comes at the first cycle one backoff after the failed one, however long the failure took.
+    private var cycleStart = MonotonicInstant(nanoseconds: 0)
     private let pauseAfterConnect: Duration
 
     /// How long a read the device refused (exception 2 or 3) stays refused before it is tried again.
@@ -90,6 +93,7 @@ final class EndpointWorker: @unchecked Sendable {
                 task.pendingMissed += slot.missed
                 let deadline = task.poll.interval > .zero ? slot.due + task.poll.interval : clock.now() + task.device.timeout
                 let time = clock.wallMilliseconds()
+                cycleStart = clock.now()
                 let result = runCycle(task, deadline: deadline)
                 if isStopped { return }
                 let sample = Sample(layout: task.layout, time: time, missed: task.pendingMissed, result: result)
@@ -320,14 +324,14 @@ final class EndpointWorker: @unchecked Sendable {
         client.close()
         if isStopped { return }
         let wait = backoff.failed(jitter: jitter())
-        nextAttempt = clock.now() + wait
+        nextAttempt = cycleStart + wait
         lastFailure = PointFailure(error)
         switch state {
         case .connected:
             logger.warning("lost connection to \(endpoint): \(error.message); reconnecting in \(Self.format(wait))")
             downSince = clock.now()
         case .neverConnected:
-            logger.warning("cannot connect to \(endpoint): \(error.message); retrying in \(Self.format(wait)), backing off up to \(Self.format(backoff.cap))")
+            logger.warning("\(error.message); retrying in \(Self.format(wait)), backing off up to \(Self.format(backoff.cap))")
             downSince = clock.now()
         case .down:
             logger.debug("still cannot reach \(endpoint): \(error.message); next attempt in \(Self.format(wait))")
@@ -344,6 +348,6 @@ final class EndpointWorker: @unchecked Sendable {
         let milliseconds = duration.milliseconds
         if milliseconds < 1000 { return "\(milliseconds) ms" }
         let tenths = (milliseconds + 50) / 100
-        return "\(tenths / 10).\(tenths % 10) s"
+        return tenths % 10 == 0 ? "\(tenths / 10) s" : "\(tenths / 10).\(tenths % 10) s"
     }
 }

@@ -47,21 +47,31 @@ public final class PollEngine: @unchecked Sendable {
             byEndpoint[Endpoint(host: device.host, port: device.port), default: []].append(device)
         }
         let endpoints = byEndpoint.keys.sorted()
-        let intervals = devices.flatMap(\.polls).map(\.interval).filter { $0 > .zero }
-        let window = options.spreadStarts ? min(intervals.min() ?? .zero, .seconds(1)) : .zero
+        let intervals = devices.flatMap(\.polls).map(\.interval)
+        let offsets = options.spreadStarts
+            ? Self.startOffsets(endpoints: endpoints.count, intervals: intervals)
+            : Array(repeating: .zero, count: endpoints.count)
         let origin = clock.now()
         var workers: [EndpointWorker] = []
         for (position, endpoint) in endpoints.enumerated() {
             let members = byEndpoint[endpoint]!
             let timeout = members.map(\.timeout).max() ?? .seconds(1)
             let client = try clientFactory(endpoint, timeout)
-            let phase = Duration.nanoseconds(window.nanoseconds / Int64(max(endpoints.count, 1)) * Int64(position))
             workers.append(EndpointWorker(
-                endpoint: endpoint, client: client, devices: members, start: origin + phase,
+                endpoint: endpoint, client: client, devices: members, start: origin + offsets[position],
                 limit: options.count, clock: clock, sink: sink, logger: logger, jitter: jitter))
         }
         self.workers = workers
         self.logger = logger
+    }
+
+    /// When each endpoint's polls first run, relative to the start: spread evenly over the
+    /// shortest non-zero poll interval, at most 1 s (all at once when every interval is 0).
+    static func startOffsets(endpoints: Int, intervals: [Duration]) -> [Duration] {
+        let window = min(intervals.filter { $0 > .zero }.min() ?? .zero, .seconds(1))
+        return (0..<endpoints).map { position in
+            .nanoseconds(window.nanoseconds * Int64(position) / Int64(max(endpoints, 1)))
+        }
     }
 
     /// Whether any cycle so far had a failure.

@@ -33,6 +33,9 @@ extension Fieldpoll {
         @Option(help: "Lowest level of log lines on stderr: trace, debug, info, notice, warning, error, critical.")
         var logLevel: Logger.Level = .info
 
+        @Option(name: .customLong("output-buffer"), help: .hidden)
+        var outputBuffer: Int = 256 * 1024
+
         @OptionGroup var maps: MapFiles
 
         func validate() throws {
@@ -45,7 +48,7 @@ extension Fieldpoll {
             let logger = Logger.stderr(level: logLevel)
             let limit = once ? 1 : count
             let shutdown = Shutdown()
-            let writer = LineWriter(descriptor: 1) { shutdown.outputClosed() }
+            let writer = LineWriter(descriptor: 1, capacity: max(outputBuffer, 1)) { shutdown.outputClosed() }
             let engine: PollEngine
             do {
                 engine = try PollEngine(

@@ -1,5 +1,6 @@
 import DeviceSimulation
 import Foundation
+import Glibc
 import ModbusProtocol
 import ModbusTransport
 import Testing
@@ -162,5 +163,30 @@ import TestSupport
         }
         #expect(ContinuousClock.now - started < .seconds(2))
         #expect(throws: ModbusError.self) { try client.connect() }
+    }
+}
+
+@Suite struct ConnectTimeoutTests {
+    @Test func aConnectThatHangsEndsAtTheConnectTimeout() throws {
+        let backlog = try FullBacklog()
+        let client = try ModbusTCPClient(endpoint: Endpoint(host: "127.0.0.1", port: backlog.port), connectTimeout: .milliseconds(400))
+        let started = ContinuousClock.now
+        let error = modbusError { try client.connect() }
+        let elapsed = ContinuousClock.now - started
+        #expect(error?.kind == .connect)
+        #expect(error?.message == "no connection to 127.0.0.1:\(backlog.port) within 400 ms")
+        #expect(elapsed >= .milliseconds(380))
+        #expect(elapsed < .seconds(3))
+    }
+
+    @Test func setsKeepaliveAndUserTimeoutSoADeadLinkBecomesAnError() throws {
+        let simulator = try InProcessSimulator(fixtureText: #"{"units": {"1": {"holding": {"0": [1]}}}}"#)
+        let client = try ModbusTCPClient(endpoint: simulator.endpoint)
+        try client.connect()
+        let options = try #require(client.socketOptions())
+        #expect(options.keepalive == 1)
+        #expect(options.noDelay == 1)
+        #expect(options.userTimeout == ModbusTCPClient.Keepalive.userTimeoutMilliseconds)
+        #expect(options.keepIdle == ModbusTCPClient.Keepalive.idleSeconds)
     }
 }

@@ -14,7 +14,7 @@ final class ManualClock: EngineClock, @unchecked Sendable {
 
     func now() -> MonotonicInstant { MonotonicInstant(nanoseconds: state.withLock { $0 }) }
 
-    func wallMilliseconds() -> Int64 { wallOrigin + state.withLock { $0 } / 1_000_000 }
+    func wallMilliseconds() -> Int64 { wallOrigin + elapsedMilliseconds }
 
     func wait(until deadline: MonotonicInstant, wake: WakeSignal) {
         state.withLock { $0 = max($0, deadline.nanoseconds) }

@@ -14,9 +14,22 @@ public final class ChildProcess: @unchecked Sendable {
     private var stderrData = Data()
     private var openStreams = 2
     private var exitStatus: Int32?
+    private var stdoutPaused = false
 
     /// Starts `executable` with `arguments`.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil) throws {
+    ///
+    /// - Parameters:
+    ///   - pipeCapacity: the size of the stdout pipe's kernel buffer (`F_SETPIPE_SZ`), to make
+    ///     a slow reader felt sooner than with the default 64 KiB.
+    ///   - stdoutPaused: start without reading stdout (see ``resumeReadingStdout()``).
+    public init(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
+        pipeCapacity: Int32? = nil, stdoutPaused: Bool = false
+    ) throws {
+        self.stdoutPaused = stdoutPaused
+        if let pipeCapacity {
+            _ = fcntl(output.fileHandleForReading.fileDescriptor, 1031 /* F_SETPIPE_SZ */, pipeCapacity)
+        }
         process.executableURL = URL(fileURLWithPath: Paths.resolve(executable))
         process.arguments = arguments
         process.standardOutput = output
@@ -49,6 +62,11 @@ public final class ChildProcess: @unchecked Sendable {
             let descriptor = handle.fileDescriptor
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
+                if isStdout {
+                    condition.lock()
+                    while stdoutPaused { condition.wait() }
+                    condition.unlock()
+                }
                 let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
                 condition.lock()
@@ -64,6 +82,14 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         thread.start()
+    }
+
+    /// Starts (or resumes) reading stdout.
+    public func resumeReadingStdout() {
+        condition.lock()
+        stdoutPaused = false
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// Everything written to stdout so far.

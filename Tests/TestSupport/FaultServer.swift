@@ -61,6 +61,7 @@ public final class FaultServer: @unchecked Sendable {
     private let handler: any ModbusRequestHandler
     private let state = Mutex(State())
     private let finished = DispatchGroup()
+    private let requestArrived = NSCondition()
 
     private struct State {
         var fault = Fault.none
@@ -142,6 +143,20 @@ public final class FaultServer: @unchecked Sendable {
     /// The most connections open at once.
     public var peakConnections: Int { state.withLock { $0.peakConnections } }
 
+    /// Waits until at least `count` requests have arrived, or `timeout` passes.
+    ///
+    /// - Returns: whether they arrived.
+    @discardableResult
+    public func waitForRequests(_ count: Int, timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        requestArrived.lock()
+        defer { requestArrived.unlock() }
+        while requests < count {
+            if !requestArrived.wait(until: deadline) { return requests >= count }
+        }
+        return true
+    }
+
     /// Closes each connection after it has received `count` requests (`nil`: never).
     public func closeAfter(requests count: Int?) { state.withLock { $0.closeAfterRequests = count } }
 
@@ -200,6 +215,9 @@ public final class FaultServer: @unchecked Sendable {
                 state.functionCodes.append(frame[7])
                 return (state.fault, state.closeAfterRequests)
             }
+            requestArrived.lock()
+            requestArrived.broadcast()
+            requestArrived.unlock()
             let reply = correctReply(to: frame)
             switch fault {
             case .none: send(client, reply)
