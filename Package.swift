@@ -103,6 +103,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "PollScheduling", "ModbusTransport", "ModbusProtocol", "DeviceMaps", "DeviceSimulation",
+                "RegisterDecoding", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["TestSupport", "DeviceMaps", "DeviceSimulation", "RegisterDecoding"],
             swiftSettings: strict

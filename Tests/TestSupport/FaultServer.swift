@@ -115,11 +115,13 @@ public final class FaultServer: @unchecked Sendable {
 
     /// Stops listening and closes every connection; waits (at most 5 s) for the threads.
     public func stop() {
-        let connections = state.withLock { state -> [Int32] in
-            if state.stopped { return [] }
+        let connections = state.withLock { state -> [Int32]? in
+            if state.stopped { return nil }
             state.stopped = true
             return state.connections
         }
+        // Only once: a second close could hit a descriptor number reused by someone else.
+        guard let connections else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         for connection in connections { shutdown(connection, Int32(SHUT_RDWR)) }
         _ = finished.wait(timeout: .now() + 5)
@@ -157,6 +159,18 @@ public final class FaultServer: @unchecked Sendable {
         return true
     }
 
+    /// Waits until at least `count` connections are open, or `timeout` passes.
+    @discardableResult
+    public func waitForConnections(_ count: Int, timeout: Duration) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        requestArrived.lock()
+        defer { requestArrived.unlock() }
+        while openConnections < count {
+            if !requestArrived.wait(until: deadline) { return openConnections >= count }
+        }
+        return true
+    }
+
     /// Closes each connection after it has received `count` requests (`nil`: never).
     public func closeAfter(requests count: Int?) { state.withLock { $0.closeAfterRequests = count } }
 
@@ -180,6 +194,9 @@ public final class FaultServer: @unchecked Sendable {
             }
             let (admitted, dropped) = state.withLock { state -> (Bool, Int32?) in
                 if state.stopped || state.refuse { return (false, nil) }
+                // A connection the client has already closed is not held open by it, even if
+                // its thread has not noticed yet (it may be sleeping between dripped bytes).
+                state.connections.removeAll { Self.peerHasClosed($0) }
                 var dropped: Int32?
                 if let slots = state.slots, state.connections.count >= slots {
                     guard state.slotPolicy == .dropOldest else { return (false, nil) }
@@ -191,6 +208,9 @@ public final class FaultServer: @unchecked Sendable {
                 return (true, dropped)
             }
             if let dropped { shutdown(dropped, Int32(SHUT_RDWR)) }
+            requestArrived.lock()
+            requestArrived.broadcast()
+            requestArrived.unlock()
             guard admitted else {
                 Glibc.close(client)
                 continue
@@ -200,10 +220,18 @@ public final class FaultServer: @unchecked Sendable {
                 serve(client)
                 state.withLock { $0.connections.removeAll { $0 == client } }
                 Glibc.close(client)
+                requestArrived.lock()
+                requestArrived.broadcast()
+                requestArrived.unlock()
                 finished.leave()
             }
             thread.start()
         }
+    }
+
+    private static func peerHasClosed(_ descriptor: Int32) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(0x2000) /* POLLRDHUP */ | Int16(POLLHUP), revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & (Int16(0x2000) /* POLLRDHUP */ | Int16(POLLHUP) | Int16(POLLERR)) != 0
     }
 
     private func serve(_ client: Int32) {
