@@ -20,12 +20,20 @@ APT_ENV      := DEBIAN_FRONTEND=noninteractive
 RUN_PACKAGES  := pkg-config:pkg-config libmodbus-dev:pc=libmodbus
 TEST_PACKAGES := $(RUN_PACKAGES) mbpoll:mbpoll python3-venv:py-venv
 
-.PHONY: run test build deps-run deps-test venv lint clean help
+.PHONY: run test build deps-run deps-test venv lint fuzz tsan asan soak bench clean help
+
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES := maps fixtures decoder frames
+MINUTES      ?= 10
 
 help:
 	@echo "make run    build, start the simulator on fixtures/demo.json and poll it (Ctrl-C stops)"
 	@echo "make test   build and run every test"
 	@echo "make lint   check the layering rules (C types stay in ModbusTransport)"
+	@echo "make fuzz   libFuzzer + AddressSanitizer on the map, fixture, decoder and frame harnesses (FUZZ_SECONDS each)"
+	@echo "make tsan   scheduler, engine and transport tests under ThreadSanitizer"
+	@echo "make asan   the test suite under AddressSanitizer"
+	@echo "make soak   100 devices, random faults, MINUTES minutes; fails on lost cycles, RSS growth or fd leaks"
 
 # Installs the Debian packages in $(1) whose probe fails: pc=MODULE asks pkg-config,
 # py-venv asks /usr/bin/python3 for venv and ensurepip, anything else is a command name.
@@ -83,5 +91,41 @@ lint:
 	if [ -n "$$bad" ]; then echo "CModbus imported outside ModbusTransport: $$bad"; exit 1; fi; \
 	echo "lint: ok"
 
+# libFuzzer with AddressSanitizer (SwiftPM's two --sanitize flags together silently lose
+# coverage, so the second sanitizer goes to swiftc). Crashers land in fixtures/fuzz/HARNESS/,
+# where `make test` replays them once fixed.
+fuzz: deps-run
+	$(SWIFT) build --scratch-path .build-fuzz -c release --product fieldpoll-fuzz \
+	  --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	@for harness in $(FUZZ_HARNESSES); do \
+	  corpus=.build-fuzz/corpus/$$harness; mkdir -p $$corpus; \
+	  case $$harness in \
+	    maps) seeds="device-maps fixtures/maps fixtures/maps/invalid" ;; \
+	    fixtures) seeds="fixtures" ;; \
+	    *) seeds="" ;; \
+	  esac; \
+	  echo "== fuzzing $$harness for $(FUZZ_SECONDS) s"; \
+	  SWIFT_BACKTRACE=enable=no FIELDPOLL_FUZZ_TARGET=$$harness .build-fuzz/release/fieldpoll-fuzz \
+	    $$corpus fixtures/fuzz/$$harness $$seeds -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=fixtures/fuzz/$$harness/crash- -print_final_stats=1 2>&1 | grep -E '^(Done|stat::|==[0-9]+==|SUMMARY|artifact)' || exit 1; \
+	done
+
+TSAN_TESTS := PollSchedulingTests|ReliabilityTests|ModbusTransportTests|JSONLinesTests
+
+tsan: deps-test
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
+	TSAN_OPTIONS=halt_on_error=1 $(SWIFT) test --skip-build --scratch-path .build-tsan --filter '$(TSAN_TESTS)'
+
+# Swift Testing only: XCTest reports a leak of its own under LeakSanitizer.
+asan: deps-test venv
+	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address
+	FIELDPOLL_VENV=$(CURDIR)/$(VENV) FIELDPOLL_BIN=$(CURDIR)/.build-asan/debug/fieldpoll \
+	  $(SWIFT) test --skip-build --scratch-path .build-asan --disable-xctest
+
+soak: deps-run
+	$(SWIFT) build --product fieldpoll
+	$(SWIFT) build --product fieldpoll-soak
+	FIELDPOLL_BIN=$(CURDIR)/.build/debug/fieldpoll MINUTES=$(MINUTES) .build/debug/fieldpoll-soak
+
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-fuzz .build-tsan .build-asan $(VENV)

@@ -66,6 +66,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "FuzzHarnesses",
+            dependencies: ["DeviceMaps", "DeviceSimulation", "JSONLines", "ModbusProtocol", "RegisterDecoding", "RequestPlanning"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "fieldpoll-fuzz", dependencies: ["FuzzHarnesses"], swiftSettings: strict),
+        .executableTarget(
+            name: "fieldpoll-soak",
+            dependencies: ["TestSupport", "DeviceSimulation"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TestSupport",
             dependencies: ["ModbusProtocol", "ModbusTransport", "DeviceMaps", "DeviceSimulation"],
             path: "Tests/TestSupport",
@@ -102,6 +113,7 @@ let package = Package(
             dependencies: ["DeviceSimulation", "ModbusProtocol", "RegisterDecoding"],
             swiftSettings: strict
         ),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzHarnesses", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "ReliabilityTests",
             dependencies: [

@@ -410,8 +410,21 @@ private struct MapParser {
 
         var noData = PointDecoding.NoData.none
         if let entry = byKey["nodata"] {
-            if let type, !numeric {
-                reader.error(at: entry.keyNode, "'nodata' applies only to numbers, not \(type.rawValue)")
+            if type == .string {
+                if let values = reader.sequence(entry.value, "nodata") {
+                    for value in values {
+                        guard case .scalar(let scalar) = value else {
+                            reader.error(at: value, "a nodata value of a string point must be text, not \(reader.kind(of: value))")
+                            continue
+                        }
+                        // Compared like the decoded value: trailing NULs and spaces removed.
+                        var text = scalar.string
+                        while let last = text.last, last == " " || last == "\u{0}" { text.removeLast() }
+                        noData.strings.insert(text)
+                    }
+                }
+            } else if let type, !numeric {
+                reader.error(at: entry.keyNode, "'nodata' applies only to numbers and strings, not \(type.rawValue)")
             } else if let type, let values = reader.sequence(entry.value, "nodata") {
                 let probe = PointDecoding(type: type)
                 for value in values {

@@ -23,18 +23,22 @@ public struct PointDecoding: Hashable, Sendable {
         public var patterns: Set<UInt64>
         /// Float raw values; NaN here matches any NaN.
         public var floats: [Double]
+        /// String values, compared after trailing NULs and spaces are removed (`""` is SunSpec's
+        /// "not implemented": all NUL).
+        public var strings: Set<String>
 
         /// No `nodata` values.
         public static let none = NoData(patterns: [], floats: [])
 
         /// Creates a set of `nodata` values.
-        public init(patterns: Set<UInt64>, floats: [Double]) {
+        public init(patterns: Set<UInt64>, floats: [Double], strings: Set<String> = []) {
             self.patterns = patterns
             self.floats = floats
+            self.strings = strings
         }
 
         /// Whether the set is empty.
-        public var isEmpty: Bool { patterns.isEmpty && floats.isEmpty }
+        public var isEmpty: Bool { patterns.isEmpty && floats.isEmpty && strings.isEmpty }
     }
 
     /// Creates a decoding; `registerCount` defaults to the type's fixed count (1 for a bool).
@@ -167,6 +171,7 @@ public struct PointDecoding: Hashable, Sendable {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             return .invalid("the string is not valid UTF-8")
         }
+        if !noData.strings.isEmpty, noData.strings.contains(text) { return .value(.null) }
         return .value(.string(text))
     }
 

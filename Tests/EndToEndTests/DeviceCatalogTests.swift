@@ -68,7 +68,7 @@ import TestSupport
                 ("common_model_length", "66"),  // 16 + 16 + 8 + 8 + 16 + 1 + 1 registers
                 ("manufacturer", #""ACME Solar""#),  // NUL padding removed
                 ("model", #""ACME-10K-3P""#),
-                ("options", #""""#),  // all NUL: SunSpec "not implemented" string
+                ("options", "null"),  // all NUL: SunSpec "not implemented" string, nodata [""]
                 ("version", #""2.4.1""#),
                 ("serial_number", #""A10K3P-2301-00042""#),
                 ("device_address", "1"),

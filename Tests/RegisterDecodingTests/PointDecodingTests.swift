@@ -133,3 +133,11 @@ import Testing
         #expect(PointDecoding(type: .string, registerCount: 2).pattern(of: 1) == nil)
     }
 }
+
+@Suite struct StringNodataTests {
+    @Test func anAllNulStringIsNullWhenTheMapSaysSo() {
+        let decoding = PointDecoding(type: .string, registerCount: 2, noData: .init(patterns: [], floats: [], strings: [""]))
+        #expect([UInt16(0), 0].withUnsafeBufferPointer { decoding.decode($0) } == .value(.null))
+        #expect([UInt16(0x4142), 0].withUnsafeBufferPointer { decoding.decode($0) } == .value(.string("AB")))
+    }
+}

@@ -14,6 +14,9 @@ import TestSupport
 /// fault server knows, next to a good device on another endpoint. For each fault: the poller
 /// stays up, reports the right kind of error in time, never emits a wrong value, reconnects,
 /// and delivers good data again once the fault stops; the good device is never disturbed.
+/// Descriptors are counted per endpoint through /proc (other suites open their own in
+/// parallel): one socket per endpoint while running, none after the engine stops. The soak
+/// (`make soak`) checks the poller process's whole descriptor count.
 @Suite(.serialized) struct MisbehavingDeviceTests {
     /// Registers 0-9 hold 1000-1009 on unit 1.
     static let image = #"{"units": {"1": {"holding": {"0": [1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009]}}}}"#
@@ -67,13 +70,8 @@ import TestSupport
         return outcomes.allSatisfy { if case .value = $0 { true } else { false } }
     }
 
-    static func openDescriptors() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
-    }
-
     /// Runs a faulty and a good device until the fault has shown and data has come back.
     func exercise(_ fault: FaultServer.Fault, expecting kinds: Set<String>, timeout: String = "500ms", alsoDuringFault: (FaultServer) -> Void = { _ in }) throws {
-        let descriptorsBefore = Self.openDescriptors()
         let fixture = FixtureLoader.parse(Self.image, file: "image.json").fixture
         let faulty = try FaultServer(handler: RegisterImage(fixture: fixture, elapsedSeconds: { 0 }))
         let good = try FaultServer(handler: RegisterImage(fixture: fixture, elapsedSeconds: { 0 }))
@@ -104,8 +102,11 @@ import TestSupport
         faulty.closeAfter(requests: nil)
         let recovered = recorder.waitFor(after: failed ?? -1, timeout: .seconds(15)) { Self.isData($0, device: "faulty") }
         #expect(recovered != nil, "\(fault): no data after the fault stopped")
+        let held = (OpenSockets.connected(toPort: faulty.port), OpenSockets.connected(toPort: good.port))
+        #expect(held.0 <= 1 && held.1 == 1, "one socket per endpoint: \(held)")
         engine.stop()
         #expect(engine.waitForWorkers(timeout: .seconds(5)))
+        #expect(OpenSockets.connected(toPort: faulty.port) == 0 && OpenSockets.connected(toPort: good.port) == 0, "every socket closed")
 
         let samples = recorder.samples
         var seenKinds: Set<String> = []
@@ -138,7 +139,6 @@ import TestSupport
         #expect(good.peakConnections == 1)
         faulty.stop()
         good.stop()
-        #expect(Self.openDescriptors() == descriptorsBefore, "file descriptors return to their starting count")
     }
 
     @Test func neverAnswering() throws { try exercise(.silent, expecting: ["timeout"]) }
