@@ -1,5 +1,4 @@
 import ModbusProtocol
-import Synchronization
 
 /// Serves a ``Fixture`` as a Modbus device: the simulator's request handler.
 ///
@@ -11,13 +10,8 @@ import Synchronization
 ///
 /// Each unit has its own lock; requests from many connections run concurrently.
 public final class RegisterImage: ModbusRequestHandler, @unchecked Sendable {
-    private let units: [UnitID: UnitBox]
+    private let units: [UnitID: Locked<UnitState>]
     private let elapsedSeconds: @Sendable () -> Double
-
-    private final class UnitBox: Sendable {
-        let state: Mutex<UnitState>
-        init(_ state: UnitState) { self.state = Mutex(state) }
-    }
 
     private struct UnitState: Sendable {
         var tables: [Table: [Fixture.Block]]
@@ -35,9 +29,9 @@ public final class RegisterImage: ModbusRequestHandler, @unchecked Sendable {
     ///
     /// - Parameter elapsedSeconds: seconds since the simulator started, for changing values.
     public init(fixture: Fixture, elapsedSeconds: @escaping @Sendable () -> Double) {
-        var units: [UnitID: UnitBox] = [:]
+        var units: [UnitID: Locked<UnitState>] = [:]
         for (unit, image) in fixture.units {
-            units[unit] = UnitBox(UnitState(tables: image.tables, dynamics: fixture.dynamics[unit] ?? []))
+            units[unit] = Locked(UnitState(tables: image.tables, dynamics: fixture.dynamics[unit] ?? []))
         }
         self.units = units
         self.elapsedSeconds = elapsedSeconds
@@ -48,7 +42,7 @@ public final class RegisterImage: ModbusRequestHandler, @unchecked Sendable {
             return .exception(.gatewayTargetFailedToRespond)
         }
         let now = elapsedSeconds()
-        return unit.state.withLock { state in
+        return unit.withLock { state in
             switch request.operation {
             case .read(let table, let range):
                 guard var values = Self.values(in: state.tables[table] ?? [], start: Int(range.start), count: range.count) else {

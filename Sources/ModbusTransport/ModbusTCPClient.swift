@@ -1,7 +1,6 @@
 import CModbus
 import Glibc
 import ModbusProtocol
-import Synchronization
 
 /// A Modbus/TCP client for one endpoint, over libmodbus: reads function codes 1-4 only.
 ///
@@ -28,7 +27,7 @@ public final class ModbusTCPClient: ModbusClient, @unchecked Sendable {
     public let connectTimeout: Duration
 
     private let context: OpaquePointer
-    private let socketState = Mutex(SocketState())
+    private let socketState = Locked(SocketState())
     private var transactionID: UInt16 = 0
     private var requestFrame: [UInt8] = []
     private let replyFrame: UnsafeMutableRawBufferPointer

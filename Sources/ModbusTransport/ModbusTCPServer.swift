@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import Glibc
 import ModbusProtocol
-import Synchronization
 
 /// A Modbus/TCP server on libmodbus's server API, answering from a ``ModbusRequestHandler``.
 ///
@@ -23,7 +22,7 @@ public final class ModbusTCPServer: @unchecked Sendable {
     private let listenDescriptor: Int32
     private let handler: any ModbusRequestHandler
     private let latency: Duration
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let finished = DispatchGroup()
     private let onConnectionEvent: (@Sendable (String) -> Void)?
 

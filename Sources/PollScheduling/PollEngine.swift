@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import Logging
 import ModbusProtocol
-import Synchronization
 
 /// Runs every poll of every device: one ``EndpointWorker`` thread per endpoint (host:port),
 /// each with exactly one connection.

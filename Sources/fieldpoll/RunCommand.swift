@@ -6,7 +6,6 @@ import Logging
 import ModbusProtocol
 import ModbusTransport
 import PollScheduling
-import Synchronization
 
 extension Fieldpoll {
     /// `fieldpoll run [OPTIONS] MAP...`: poll until stopped, or for a number of cycles.
@@ -83,7 +82,7 @@ final class Shutdown: Sendable {
         var stopping = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// How long stopped workers get before the process exits without them.
     static let grace = Duration.milliseconds(900)

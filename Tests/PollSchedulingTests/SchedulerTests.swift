@@ -2,7 +2,6 @@ import DeviceMaps
 import Logging
 import ModbusProtocol
 import RegisterDecoding
-import Synchronization
 import Testing
 @testable import PollScheduling
 
@@ -176,7 +175,7 @@ import Testing
 
 /// Collects log lines.
 final class LogCapture: @unchecked Sendable {
-    private let state = Mutex<[String]>([])
+    private let state = Locked<[String]>([])
     var messages: [String] { state.withLock { $0 } }
 
     func handler(level: Logger.Level) -> some LogHandler {

@@ -2,13 +2,12 @@ import DeviceMaps
 import DeviceSimulation
 import Logging
 import ModbusProtocol
-import Synchronization
 @testable import PollScheduling
 
 /// A clock that only moves when told to: waits return at once with time advanced to their
 /// deadline, so cadence and backoff are tested without sleeping.
 final class ManualClock: EngineClock, @unchecked Sendable {
-    private let state = Mutex<Int64>(1_000_000_000)
+    private let state = Locked<Int64>(1_000_000_000)
     /// Wall-clock milliseconds at monotonic zero.
     let wallOrigin: Int64 = 1_795_593_600_000
 
@@ -41,7 +40,7 @@ enum Script: Sendable {
 final class ScriptedClient: ModbusClient, @unchecked Sendable {
     private let image: RegisterImage
     private let clock: ManualClock
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Decides each read; by default every read is answered from the image at once.
     let readScript: @Sendable (_ call: Int, _ request: ReadRequest) -> Script
     /// Decides each connect; by default every connect succeeds.
@@ -109,7 +108,7 @@ final class ScriptedClient: ModbusClient, @unchecked Sendable {
 
 /// Collects samples; can stop accepting after a number of them.
 final class CollectingSink: SampleSink, @unchecked Sendable {
-    private let state = Mutex<[Sample]>([])
+    private let state = Locked<[Sample]>([])
     var samples: [Sample] { state.withLock { $0 } }
 
     func emit(_ sample: Sample) -> Bool {

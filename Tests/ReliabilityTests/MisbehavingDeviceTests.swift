@@ -5,7 +5,6 @@ import Logging
 import ModbusProtocol
 import ModbusTransport
 import RegisterDecoding
-import Synchronization
 import Testing
 import TestSupport
 @testable import PollScheduling

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import Synchronization
 
 /// A child process whose stdout and stderr are collected as they arrive, so a test can wait
 /// (bounded in time) for a line, send signals, and check the exit status.

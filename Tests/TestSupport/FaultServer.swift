@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import ModbusProtocol
-import Synchronization
 
 /// A Modbus/TCP server for tests that misbehaves on demand, on 127.0.0.1 and a port the OS picks.
 ///
@@ -59,7 +58,7 @@ public final class FaultServer: @unchecked Sendable {
     public let port: Int
     private let listener: Int32
     private let handler: any ModbusRequestHandler
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let finished = DispatchGroup()
     private let requestArrived = NSCondition()
 
