@@ -8,7 +8,7 @@ SHELL := /bin/bash
 
 SWIFT        ?= swift
 CONFIG       ?= debug
-BIN          := .build/$(CONFIG)/fieldpoll
+BIN           = .build/$(CONFIG)/fieldpoll
 VENV         := .build-venv
 PYMODBUS     := pymodbus==3.16.1
 DEMO_PORT    ?= 1502
@@ -18,9 +18,10 @@ APT_ENV      := DEBIAN_FRONTEND=noninteractive
 
 # Debian packages each goal needs, and the command (or pkg-config module) that proves each present.
 RUN_PACKAGES  := pkg-config:pkg-config libmodbus-dev:pc=libmodbus
-TEST_PACKAGES := $(RUN_PACKAGES) mbpoll:mbpoll python3-venv:py-venv
+TEST_PACKAGES := $(RUN_PACKAGES) mbpoll:mbpoll python3-venv:py-venv jq:jq mosquitto:mosquitto \
+                 mosquitto-clients:mosquitto_pub systemd:systemd-analyze
 
-.PHONY: run test build deps-run deps-test venv lint fuzz tsan asan soak bench clean help
+.PHONY: run test build deps-run deps-test venv lint fuzz tsan asan soak bench install install-files clean help
 
 FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES := maps fixtures decoder frames
@@ -80,6 +81,7 @@ run: build
 
 test: deps-test venv lint
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	FIELDPOLL_VENV=$(CURDIR)/$(VENV) $(SWIFT) test --skip-build
 
 # C types and pointers stay inside ModbusTransport (and the C shim); the executable stays thin.
@@ -126,6 +128,27 @@ soak: deps-run
 	$(SWIFT) build --product fieldpoll
 	$(SWIFT) build --product fieldpoll-soak
 	FIELDPOLL_BIN=$(CURDIR)/.build/debug/fieldpoll MINUTES=$(MINUTES) .build/debug/fieldpoll-soak
+
+# The binary, shell completions and a man page generated from the argument definitions
+# (swift-argument-parser's generate-manual), and the documentation, under $(DESTDIR)$(PREFIX).
+install: CONFIG = release
+install: deps-run
+	$(SWIFT) build -c $(CONFIG) --product fieldpoll
+	$(SWIFT) build -c $(CONFIG) --product generate-manual
+	$(MAKE) install-files CONFIG=$(CONFIG)
+
+# Copies what install builds; the tests call it on the debug build.
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d $(DESTDIR)$(PREFIX)/share/doc/fieldpoll
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fieldpoll
+	manual=$$(mktemp -d); .build/$(CONFIG)/generate-manual $(BIN) --output-directory $$manual; \
+	  install -m 644 $$manual/fieldpoll.1 $(DESTDIR)$(PREFIX)/share/man/man1/fieldpoll.1; rm -rf $$manual
+	$(BIN) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/fieldpoll
+	$(BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_fieldpoll
+	$(BIN) --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/fieldpoll.fish
+	cp -R README.md docs $(DESTDIR)$(PREFIX)/share/doc/fieldpoll/
 
 clean:
 	rm -rf .build .build-fuzz .build-tsan .build-asan $(VENV)

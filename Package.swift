@@ -47,7 +47,7 @@ let package = Package(
         ),
         .target(
             name: "JSONLines",
-            dependencies: ["ModbusProtocol", "RegisterDecoding", "PollScheduling"],
+            dependencies: ["ModbusProtocol", "RegisterDecoding", "PollScheduling", "DeviceSimulation"],
             swiftSettings: strict
         ),
         .target(
@@ -124,7 +124,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TestSupport", "DeviceMaps", "DeviceSimulation", "RegisterDecoding"],
+            dependencies: ["TestSupport", "DeviceMaps", "DeviceSimulation", "RegisterDecoding", "ModbusProtocol"],
             swiftSettings: strict
         ),
     ]

@@ -95,3 +95,26 @@ public struct Fixture: Hashable, Sendable {
     /// Creates an empty fixture.
     public init() {}
 }
+
+extension Fixture {
+    /// A fixture holding exactly `registers` (by unit, table and address), consecutive
+    /// addresses joined into blocks: what `snapshot` writes.
+    public init(registers: [UnitID: [Table: [Int: UInt16]]]) {
+        self.init()
+        for (unit, tables) in registers {
+            var image = Unit()
+            for (table, values) in tables {
+                var blocks: [Block] = []
+                for address in values.keys.sorted() {
+                    if let last = blocks.last, last.end == address {
+                        blocks[blocks.count - 1].values.append(values[address]!)
+                    } else {
+                        blocks.append(Block(start: address, values: [values[address]!]))
+                    }
+                }
+                image.tables[table] = blocks
+            }
+            units[unit] = image
+        }
+    }
+}

@@ -44,11 +44,15 @@ final class EndpointWorker: @unchecked Sendable {
         case neverConnected, connected, down
     }
 
+    private let captureRegisters: Bool
+    private var captured: [RawRead] = []
+
     init(
         endpoint: Endpoint, client: any ModbusClient, devices: [Device], start: MonotonicInstant,
         limit: Int?, clock: any EngineClock, sink: any SampleSink, logger: Logger,
-        jitter: @escaping @Sendable () -> Double
+        jitter: @escaping @Sendable () -> Double, captureRegisters: Bool = false
     ) {
+        self.captureRegisters = captureRegisters
         self.endpoint = endpoint
         self.client = client
         self.clock = clock
@@ -94,9 +98,10 @@ final class EndpointWorker: @unchecked Sendable {
                 let deadline = task.poll.interval > .zero ? slot.due + task.poll.interval : clock.now() + task.device.timeout
                 let time = clock.wallMilliseconds()
                 cycleStart = clock.now()
+                captured.removeAll()
                 let result = runCycle(task, deadline: deadline)
                 if isStopped { return }
-                let sample = Sample(layout: task.layout, time: time, missed: task.pendingMissed, result: result)
+                let sample = Sample(layout: task.layout, time: time, missed: task.pendingMissed, result: result, reads: captured)
                 if sample.hasFailures { failures.store(true, ordering: .relaxed) }
                 task.pendingMissed = 0
                 task.emitted += 1
@@ -146,6 +151,9 @@ final class EndpointWorker: @unchecked Sendable {
                 for point in state.read.points {
                     data[point] = values
                     offsets[point] = points[point].address - state.read.start
+                }
+                if captureRegisters {
+                    captured.append(RawRead(unit: task.device.unit, table: state.read.table, start: state.read.start, values: values))
                 }
                 index += 1
             case .exception(let error, let code) where (code == .illegalDataAddress || code == .illegalDataValue):

@@ -21,11 +21,14 @@ public final class PollEngine: @unchecked Sendable {
         public var count: Int?
         /// Whether to spread start times across endpoints.
         public var spreadStarts: Bool
+        /// Whether samples carry the raw registers of every read that was answered (`snapshot`).
+        public var captureRegisters: Bool
 
         /// Creates options.
-        public init(count: Int? = nil, spreadStarts: Bool = true) {
+        public init(count: Int? = nil, spreadStarts: Bool = true, captureRegisters: Bool = false) {
             self.count = count
             self.spreadStarts = spreadStarts
+            self.captureRegisters = captureRegisters
         }
     }
 
@@ -58,7 +61,8 @@ public final class PollEngine: @unchecked Sendable {
             let client = try clientFactory(endpoint, timeout)
             workers.append(EndpointWorker(
                 endpoint: endpoint, client: client, devices: members, start: origin + offsets[position],
-                limit: options.count, clock: clock, sink: sink, logger: logger, jitter: jitter))
+                limit: options.count, clock: clock, sink: sink, logger: logger, jitter: jitter,
+                captureRegisters: options.captureRegisters))
         }
         self.workers = workers
         self.logger = logger

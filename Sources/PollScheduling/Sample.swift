@@ -68,6 +68,8 @@ public struct Sample: Sendable {
     public let missed: Int
     /// The values, or why the device could not be reached at all.
     public let result: Result
+    /// The registers of every read that was answered, when the engine captures them.
+    public let reads: [RawRead]
 
     /// A cycle's result.
     public enum Result: Sendable {
@@ -78,11 +80,12 @@ public struct Sample: Sendable {
     }
 
     /// Creates a sample.
-    public init(layout: PollLayout, time: Int64, missed: Int, result: Result) {
+    public init(layout: PollLayout, time: Int64, missed: Int, result: Result, reads: [RawRead] = []) {
         self.layout = layout
         self.time = time
         self.missed = missed
         self.result = result
+        self.reads = reads
     }
 
     /// Whether any point failed or the device was unreachable.
@@ -92,6 +95,26 @@ public struct Sample: Sendable {
         case .points(let outcomes):
             outcomes.contains { if case .failed = $0 { true } else { false } }
         }
+    }
+}
+
+/// The registers (or bits, as 0/1) one answered read returned.
+public struct RawRead: Hashable, Sendable {
+    /// The unit read.
+    public let unit: UnitID
+    /// The table read.
+    public let table: Table
+    /// The first address read.
+    public let start: Int
+    /// One value per address.
+    public let values: [UInt16]
+
+    /// Creates a raw read.
+    public init(unit: UnitID, table: Table, start: Int, values: [UInt16]) {
+        self.unit = unit
+        self.table = table
+        self.start = start
+        self.values = values
     }
 }
 

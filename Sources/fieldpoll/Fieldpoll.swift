@@ -21,7 +21,7 @@ struct Fieldpoll: ParsableCommand {
                      fieldpoll run --count 3 device-maps/demo.yaml
             """,
         version: FieldpollVersion.current,
-        subcommands: [Run.self, Check.self, Plan.self, Simulate.self]
+        subcommands: [Run.self, Check.self, Plan.self, Read.self, Snapshot.self, Simulate.self]
     )
 
     /// Parses the command line and runs the command, mapping every failure to SPEC's exit statuses.

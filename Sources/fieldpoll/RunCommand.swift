@@ -44,28 +44,48 @@ extension Fieldpoll {
 
         func run() throws {
             let devices = try maps.load()
-            let logger = Logger.stderr(level: logLevel)
             let limit = once ? 1 : count
-            let shutdown = Shutdown()
-            let writer = LineWriter(descriptor: 1, capacity: max(outputBuffer, 1)) { shutdown.outputClosed() }
-            let engine: PollEngine
-            do {
-                engine = try PollEngine(
-                    devices: devices, options: .init(count: limit, spreadStarts: limit == nil),
-                    clientFactory: { endpoint, timeout throws(ModbusError) in
-                        try ModbusTCPClient(endpoint: endpoint, connectTimeout: timeout)
-                    },
-                    sink: JSONLinesSink(format: format, writer: writer), logger: logger)
-            } catch {
-                Console.error("fieldpoll: \(error.message)")
-                throw ExitCode(ExitStatus.failure)
-            }
-            shutdown.arm(engine: engine, writer: writer)
-            Process.onTermination { _ in shutdown.terminate() }
-            engine.run()
-            writer.finish()
-            if shutdown.stoppedEarly || limit == nil { throw ExitCode(ExitStatus.success) }
-            throw ExitCode(engine.sawFailures ? ExitStatus.failure : ExitStatus.success)
+            let writer = LineWriter(descriptor: 1, capacity: max(outputBuffer, 1)) { Polling.shutdown.outputClosed() }
+            try Polling.run(
+                devices: devices, options: .init(count: limit, spreadStarts: limit == nil),
+                sink: JSONLinesSink(format: format, writer: writer), writer: writer, logLevel: logLevel)
+        }
+    }
+}
+
+/// What `run`, `read` and `snapshot` share: the engine over libmodbus clients, signals, and
+/// SPEC's exit statuses.
+enum Polling {
+    /// The one shutdown path of the process.
+    static let shutdown = Shutdown()
+
+    /// Polls `devices` until the count is reached or the process is told to stop, then throws
+    /// the exit status: 0 when stopped early or running without a count; with a count, 1 when
+    /// some device or point failed in some cycle.
+    static func run(
+        devices: [Device], options: PollEngine.Options, sink: any SampleSink, writer: LineWriter?, logLevel: Logger.Level
+    ) throws -> Never {
+        let engine = try makeEngine(devices: devices, options: options, sink: sink, logLevel: logLevel)
+        shutdown.arm(engine: engine, writer: writer)
+        Process.onTermination { _ in shutdown.terminate() }
+        engine.run()
+        writer?.finish()
+        if shutdown.stoppedEarly || options.count == nil { throw ExitCode(ExitStatus.success) }
+        throw ExitCode(engine.sawFailures ? ExitStatus.failure : ExitStatus.success)
+    }
+
+    /// The engine over libmodbus clients; exit status 1 when a client cannot be made.
+    static func makeEngine(devices: [Device], options: PollEngine.Options, sink: any SampleSink, logLevel: Logger.Level) throws -> PollEngine {
+        do {
+            return try PollEngine(
+                devices: devices, options: options,
+                clientFactory: { endpoint, timeout throws(ModbusError) in
+                    try ModbusTCPClient(endpoint: endpoint, connectTimeout: timeout)
+                },
+                sink: sink, logger: Logger.stderr(level: logLevel))
+        } catch {
+            Console.error("fieldpoll: \(error.message)")
+            throw ExitCode(ExitStatus.failure)
         }
     }
 }
@@ -87,7 +107,7 @@ final class Shutdown: Sendable {
     /// How long stopped workers get before the process exits without them.
     static let grace = Duration.milliseconds(900)
 
-    func arm(engine: PollEngine, writer: LineWriter) {
+    func arm(engine: PollEngine, writer: LineWriter?) {
         state.withLock {
             $0.engine = engine
             $0.writer = writer
