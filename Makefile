@@ -121,7 +121,7 @@ tsan: deps-test
 # Swift Testing only: XCTest reports a leak of its own under LeakSanitizer.
 asan: deps-test venv
 	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address
-	FIELDPOLL_VENV=$(CURDIR)/$(VENV) FIELDPOLL_BIN=$(CURDIR)/.build-asan/debug/fieldpoll \
+	SWIFT_BACKTRACE=enable=no FIELDPOLL_VENV=$(CURDIR)/$(VENV) FIELDPOLL_BIN=$(CURDIR)/.build-asan/debug/fieldpoll \
 	  $(SWIFT) test --skip-build --scratch-path .build-asan --disable-xctest
 
 soak: deps-run

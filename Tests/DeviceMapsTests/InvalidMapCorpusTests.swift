@@ -61,6 +61,10 @@ import TestSupport
         // Sorted by file, then line and column as numbers, the way compilers report.
         let positions = actual.map { line -> (String, Int, Int) in
             let parts = line.split(separator: ":", maxSplits: 3)
+            guard parts.count == 4 else {
+                Issue.record("not a diagnostic: \(line)")
+                return ("", 0, 0)
+            }
             return (String(parts[0]), Int(parts[1]) ?? 0, Int(parts[2]) ?? 0)
         }
         #expect(zip(positions, positions.dropFirst()).allSatisfy { $0 <= $1 })
