@@ -22,6 +22,12 @@ public struct JSONBuffer: Sendable {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends a copy of the first `length` bytes written since the last reset.
+    public mutating func repeatPrefix(_ length: Int) {
+        precondition(length <= bytes.count, "a prefix cannot be longer than the buffer")
+        for index in 0..<length { bytes.append(bytes[index]) }
+    }
+
     /// Appends one byte.
     public mutating func byte(_ value: UInt8) {
         bytes.append(value)
@@ -104,22 +110,26 @@ public struct JSONBuffer: Sendable {
     /// Appends Swift's shortest round-trip text of a float in its shortest JSON spelling:
     /// `75.0` becomes `75`, `1e+16` becomes `1e16`, `1e-07` becomes `1e-7`.
     private mutating func shortest(_ text: String) {
-        var utf8 = Array(text.utf8)
-        if let e = utf8.firstIndex(of: UInt8(ascii: "e")) {
-            var exponent = Array(utf8[(e + 1)...])
-            var sign: [UInt8] = []
-            if let first = exponent.first, first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
-                if first == UInt8(ascii: "-") { sign = [first] }
-                exponent.removeFirst()
+        var text = text
+        text.withUTF8 { utf8 in
+            // The common case, without an exponent, costs no allocation: drop a trailing ".0".
+            guard let e = utf8.firstIndex(of: UInt8(ascii: "e")) else {
+                let trimmed = utf8.count > 2 && utf8[utf8.count - 2] == UInt8(ascii: ".") && utf8[utf8.count - 1] == UInt8(ascii: "0")
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[0..<(trimmed ? utf8.count - 2 : utf8.count)]))
+                return
             }
-            while exponent.count > 1, exponent.first == UInt8(ascii: "0") { exponent.removeFirst() }
-            var mantissa = Array(utf8[..<e])
-            if mantissa.count > 2, mantissa.suffix(2) == [UInt8(ascii: "."), UInt8(ascii: "0")] { mantissa.removeLast(2) }
-            utf8 = mantissa + [UInt8(ascii: "e")] + sign + exponent
-        } else if utf8.count > 2, utf8.suffix(2) == [UInt8(ascii: "."), UInt8(ascii: "0")] {
-            utf8.removeLast(2)
+            var mantissaEnd = e
+            if mantissaEnd > 2, utf8[e - 2] == UInt8(ascii: "."), utf8[e - 1] == UInt8(ascii: "0") { mantissaEnd -= 2 }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[0..<mantissaEnd]))
+            bytes.append(UInt8(ascii: "e"))
+            var digits = e + 1
+            if digits < utf8.count, utf8[digits] == UInt8(ascii: "+") || utf8[digits] == UInt8(ascii: "-") {
+                if utf8[digits] == UInt8(ascii: "-") { bytes.append(UInt8(ascii: "-")) }
+                digits += 1
+            }
+            while utf8.count - digits > 1, utf8[digits] == UInt8(ascii: "0") { digits += 1 }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[digits...]))
         }
-        bytes.append(contentsOf: utf8)
     }
 
     /// Appends a decoded value; a non-finite float (which the decoder never produces) is `null`.

@@ -92,8 +92,12 @@ public struct LineEncoder: Sendable {
     private mutating func points(_ sample: Sample) {
         let names = sample.layout.pointNames
         let units = sample.layout.units
+        // Every line of the sample starts with the same time, device, poll and missed: encode
+        // them once and copy the bytes.
+        header(sample)
+        let headerLength = buffer.bytes.count
         for index in names.indices {
-            header(sample)
+            if index > 0 { buffer.repeatPrefix(headerLength) }
             buffer.raw(",\"point\":")
             buffer.string(names[index])
             switch sample.result {

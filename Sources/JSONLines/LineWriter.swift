@@ -9,6 +9,13 @@ import Glibc
 ///   polling down (the scheduler counts the cycles it could not start as missed) and memory
 ///   stays flat.
 /// - Lines queued together go out in one `write(2)`, so a fast producer costs few system calls.
+///   When the writer wakes for a line it first waits ``coalescing`` (5 ms) for the lines
+///   behind it, and producers wake it only when it is idle (or the buffer is half full).
+///   Measured in `make bench`: at 16,000 lines a second (row 4) waking the writer for every
+///   line cost five `futex` calls per line and held fieldpoll to 0.86 of the C loop's rate;
+///   with 1,000 devices at 1 s (row 5) the writer thread alone took 31 % of the poller's CPU.
+///   A line therefore reaches stdout up to about 5 ms after it was queued; its `time` is when
+///   its cycle started, whenever it is written.
 /// - When the reader goes away (`EPIPE`; `SIGPIPE` must be ignored by the process) the writer
 ///   marks itself closed, every producer's next append returns `false`, and ``onClosed`` runs
 ///   once.
@@ -21,7 +28,12 @@ public final class LineWriter: @unchecked Sendable {
     private var closed = false
     private var finishing = false
     private var writerDone = false
+    private var writerIdle = false
+    private var producersWaiting = 0
     private let onClosed: @Sendable () -> Void
+
+    /// How long the writer waits, once woken, for more lines to write with the first.
+    public static let coalescing = Duration.milliseconds(5)
 
     /// Creates a writer and starts its thread.
     ///
@@ -55,11 +67,16 @@ public final class LineWriter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while !closed, !pending.isEmpty, pending.count + lines.count > capacity {
+            producersWaiting += 1
+            condition.broadcast()
             condition.wait()
+            producersWaiting -= 1
         }
         guard !closed, !finishing else { return false }
         pending.append(contentsOf: lines)
-        condition.broadcast()
+        // Wake the writer when it waits for work, or cut its coalescing short once the buffer
+        // is half full.
+        if writerIdle || pending.count >= capacity / 2 { condition.broadcast() }
         return true
     }
 
@@ -80,17 +97,24 @@ public final class LineWriter: @unchecked Sendable {
     }
 
     private func drain() {
+        let coalescing = Double(Self.coalescing.components.attoseconds) / 1e18
         while true {
             condition.lock()
+            writerIdle = true
             while pending.isEmpty, !finishing, !closed { condition.wait() }
+            writerIdle = false
             if pending.isEmpty || closed {
                 writerDone = true
                 condition.broadcast()
                 condition.unlock()
                 return
             }
+            // Let the lines behind this one arrive, unless stopping or producers are waiting.
+            if !finishing, producersWaiting == 0 {
+                _ = condition.wait(until: Date().addingTimeInterval(coalescing))
+            }
             swap(&pending, &spare)
-            condition.broadcast()
+            if producersWaiting > 0 || finishing { condition.broadcast() }
             condition.unlock()
 
             let ok = writeAll(spare)

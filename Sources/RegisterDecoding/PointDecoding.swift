@@ -153,26 +153,25 @@ public struct PointDecoding: Hashable, Sendable {
     }
 
     private func decodeString(_ registers: UnsafeBufferPointer<UInt16>) -> Decoded {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(registers.count * 2)
-        for index in 0..<registers.count {
-            let word = registers[order.swapsWords ? registers.count - 1 - index : index]
-            let high = UInt8(truncatingIfNeeded: word >> 8)
-            let low = UInt8(truncatingIfNeeded: word)
-            if order.swapsBytes {
-                bytes.append(low)
-                bytes.append(high)
-            } else {
-                bytes.append(high)
-                bytes.append(low)
+        // A stack buffer: strings are decoded on every cycle, and a short one (15 bytes or
+        // fewer) then becomes a String without touching the heap at all.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: registers.count * 2) { bytes in
+            var count = 0
+            for index in 0..<registers.count {
+                let word = registers[order.swapsWords ? registers.count - 1 - index : index]
+                let high = UInt8(truncatingIfNeeded: word >> 8)
+                let low = UInt8(truncatingIfNeeded: word)
+                bytes[count] = order.swapsBytes ? low : high
+                bytes[count + 1] = order.swapsBytes ? high : low
+                count += 2
             }
+            while count > 0, bytes[count - 1] == 0 || bytes[count - 1] == 0x20 { count -= 1 }
+            guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[0..<count]), as: UTF8.self) else {
+                return .invalid("the string is not valid UTF-8")
+            }
+            if !noData.strings.isEmpty, noData.strings.contains(text) { return .value(.null) }
+            return .value(.string(text))
         }
-        while let last = bytes.last, last == 0 || last == 0x20 { bytes.removeLast() }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            return .invalid("the string is not valid UTF-8")
-        }
-        if !noData.strings.isEmpty, noData.strings.contains(text) { return .value(.null) }
-        return .value(.string(text))
     }
 
     /// The number `digits` BCD nibbles of `raw` stand for, or `nil` when a nibble is above 9.

@@ -27,22 +27,27 @@ public struct PlannedRead: Hashable, Sendable {
     public let table: Table
     /// The segments, by address.
     public let segments: [Segment]
+    /// First address read.
+    public let start: Int
+    /// One past the last address read.
+    public let end: Int
+    /// Indices of every point served, by address.
+    ///
+    /// Stored, like ``start`` and ``end``, because the poller asks for them on every cycle.
+    public let points: [Int]
 
     /// Creates a read covering `segments` (at least one, sorted by start).
     public init(table: Table, segments: [Segment]) {
         precondition(!segments.isEmpty, "a read serves at least one segment")
         self.table = table
         self.segments = segments
+        start = segments[0].start
+        end = segments.reduce(0) { max($0, $1.end) }
+        points = segments.flatMap(\.points)
     }
 
-    /// First address read.
-    public var start: Int { segments[0].start }
-    /// One past the last address read.
-    public var end: Int { segments.reduce(0) { max($0, $1.end) } }
     /// Registers (or bits) read.
     public var count: Int { end - start }
-    /// Indices of every point served, by address.
-    public var points: [Int] { segments.flatMap(\.points) }
 
     /// The request to send to `unit`.
     public func request(unit: UnitID) throws(ReadRequest.Invalid) -> ReadRequest {
