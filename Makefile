@@ -11,6 +11,8 @@ CONFIG       ?= debug
 BIN           = .build/$(CONFIG)/fieldpoll
 VENV         := .build-venv
 PYMODBUS     := pymodbus==3.16.1
+BENCH_VENV   := .build-bench-venv
+MODPOLL      := modpoll==1.6.0
 DEMO_PORT    ?= 1502
 PREFIX       ?= /usr/local
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -35,6 +37,7 @@ help:
 	@echo "make tsan   scheduler, engine and transport tests under ThreadSanitizer"
 	@echo "make asan   the test suite under AddressSanitizer"
 	@echo "make soak   100 devices, random faults, MINUTES minutes; fails on lost cycles, RSS growth or fd leaks"
+	@echo "make bench  decode, encode, plan, the C loop, a 1,000-device fleet and the peers; writes BENCHMARKS.md"
 
 # Installs the Debian packages in $(1) whose probe fails: pc=MODULE asks pkg-config,
 # py-venv asks /usr/bin/python3 for venv and ensurepip, anything else is a command name.
@@ -129,6 +132,21 @@ soak: deps-run
 	$(SWIFT) build --product fieldpoll-soak
 	FIELDPOLL_BIN=$(CURDIR)/.build/debug/fieldpoll MINUTES=$(MINUTES) .build/debug/fieldpoll-soak
 
+# modpoll, the PyPI peer of the benchmarks, in a venv of its own (it pins its own pymodbus).
+$(BENCH_VENV)/.installed: | deps-test
+	/usr/bin/python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check $(MODPOLL)
+	touch $@
+
+# Release builds of the poller, the bench and its two C programs, then every row of issue 8
+# (about 15 minutes; BENCH_ROWS=decode,encode,plan for the quick ones). The report goes to
+# BENCHMARKS.md only after a full run.
+bench: deps-test $(BENCH_VENV)/.installed
+	for product in fieldpoll fieldpoll-bench bench-read-loop bench-modbus-server; do \
+	  $(SWIFT) build -c release --product $$product; done
+	BENCH_COMMIT="$$(git describe --always --dirty 2>/dev/null || echo unknown)" FIELDPOLL_MODPOLL=$(CURDIR)/$(BENCH_VENV)/bin/modpoll \
+	  .build/release/fieldpoll-bench --output BENCHMARKS.md
+
 # The binary, shell completions and a man page generated from the argument definitions
 # (swift-argument-parser's generate-manual), and the documentation, under $(DESTDIR)$(PREFIX).
 install: CONFIG = release
@@ -151,4 +169,4 @@ install-files:
 	cp -R README.md docs $(DESTDIR)$(PREFIX)/share/doc/fieldpoll/
 
 clean:
-	rm -rf .build .build-fuzz .build-tsan .build-asan $(VENV)
+	rm -rf .build .build-fuzz .build-tsan .build-asan $(VENV) $(BENCH_VENV)

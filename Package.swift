@@ -3,6 +3,8 @@ import PackageDescription
 
 /// Our own targets build in Swift 6 language mode with every warning an error.
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+/// The benchmark's C programs build with every warning an error too.
+let strictC: [CSetting] = [.unsafeFlags(["-Wall", "-Wextra", "-Werror"])]
 
 let package = Package(
     name: "fieldpoll",
@@ -71,6 +73,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "fieldpoll-fuzz", dependencies: ["FuzzHarnesses"], swiftSettings: strict),
+        // `make bench`: the measuring program, libmodbus's own client in a loop, a minimal C server.
+        .executableTarget(
+            name: "fieldpoll-bench",
+            dependencies: ["RegisterDecoding", "JSONLines", "PollScheduling", "RequestPlanning", "DeviceMaps"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "bench-read-loop", dependencies: ["CModbus"], cSettings: strictC),
+        .executableTarget(name: "bench-modbus-server", dependencies: ["CModbus"], cSettings: strictC),
         .executableTarget(
             name: "fieldpoll-soak",
             dependencies: ["TestSupport", "DeviceSimulation"],

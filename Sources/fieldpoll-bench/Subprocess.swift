@@ -1,0 +1,152 @@
+import Foundation
+import Glibc
+
+/// A child process started with `posix_spawn` and reaped with `wait4`, so that its own CPU time
+/// and peak RSS are known exactly (Foundation's `Process` reaps its children itself and
+/// reports neither).
+///
+/// stdout and stderr go to files (or `/dev/null`); stdin is `/dev/null`. The child starts with
+/// an empty signal mask and default dispositions whatever the bench does.
+final class Subprocess {
+    /// The process identifier.
+    let pid: pid_t
+    /// When `posix_spawn` was called (monotonic).
+    let started: ContinuousClock.Instant
+    private var result: Exit?
+
+    /// How a child ended.
+    struct Exit {
+        /// The exit status, or 128 + the signal number that ended it.
+        let status: Int32
+        /// From spawning to reaping.
+        let wallSeconds: Double
+        /// User plus system CPU time of the child alone.
+        let cpuSeconds: Double
+        // No peak RSS: `ru_maxrss` of a child started with posix_spawn (vfork) includes the
+        // bench's own peak, which the kernel carries across exec. See ``peakRSSKiB()``.
+    }
+
+    /// The child's peak resident set size so far (`VmHWM`, KiB), while it runs: unlike
+    /// `ru_maxrss` it counts only the memory of the program the child became.
+    func peakRSSKiB() -> Int? {
+        guard result == nil, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+        return line.flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
+    }
+
+    /// Starts `executable` with `arguments`.
+    ///
+    /// - Parameters:
+    ///   - stdout: a file to write stdout to (truncated), or `nil` for `/dev/null`.
+    ///   - stderr: a file to write stderr to (truncated), or `nil` for `/dev/null`.
+    init(_ executable: String, _ arguments: [String], stdout: String? = nil, stderr: String? = nil, environment: [String: String] = [:]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+
+        var child: pid_t = 0
+        started = .now
+        let status = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        guard status == 0 else { throw BenchFailure("cannot start \(executable): \(String(cString: strerror(status)))") }
+        pid = child
+    }
+
+    deinit {
+        if result == nil {
+            kill(pid, SIGKILL)
+            _ = reap()
+        }
+    }
+
+    /// Sends a signal.
+    func signal(_ signal: Int32) {
+        if result == nil { kill(pid, signal) }
+    }
+
+    /// Waits for the child to end; after `timeout` it is killed (status 128 + SIGKILL).
+    @discardableResult
+    func wait(timeout: Duration = .seconds(600)) -> Exit {
+        if let result { return result }
+        let pid = self.pid
+        let done = Atomic(false)
+        let watchdog = Thread {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline, !done.value { usleep(20_000) }
+            if !done.value { kill(pid, SIGKILL) }
+        }
+        watchdog.start()
+        let exit = reap()
+        done.value = true
+        return exit
+    }
+
+    private func reap() -> Exit {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        let wall = ContinuousClock.now - started
+        let signalled = status & 0x7f
+        let code = signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        let exit = Exit(status: code, wallSeconds: wall.seconds, cpuSeconds: cpu)
+        result = exit
+        return exit
+    }
+
+    /// Waits (at most `timeout`) until the file at `path` holds a line containing `text`, and
+    /// returns every such line.
+    static func waitForLines(in path: String, containing text: String, count: Int = 1, timeout: Duration = .seconds(30)) -> [String] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let contents = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let lines = contents.split(separator: "\n").filter { $0.contains(text) }.map(String.init)
+            if lines.count >= count || ContinuousClock.now >= deadline { return lines }
+            usleep(10_000)
+        }
+    }
+}
+
+/// A flag shared with a watchdog thread.
+final class Atomic<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
+
+/// Why the bench could not go on.
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
