@@ -153,25 +153,33 @@ public struct PointDecoding: Hashable, Sendable {
     }
 
     private func decodeString(_ registers: UnsafeBufferPointer<UInt16>) -> Decoded {
-        // A stack buffer: strings are decoded on every cycle, and a short one (15 bytes or
-        // fewer) then becomes a String without touching the heap at all.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: registers.count * 2) { bytes in
+        // The bytes go straight into the String's own storage: strings are decoded on every
+        // cycle, and a short one (15 bytes or fewer) then never touches the heap.
+        var valid = true
+        let text = String(unsafeUninitializedCapacity: registers.count * 2) { bytes in
             var count = 0
+            var highBits: UInt8 = 0
             for index in 0..<registers.count {
                 let word = registers[order.swapsWords ? registers.count - 1 - index : index]
                 let high = UInt8(truncatingIfNeeded: word >> 8)
                 let low = UInt8(truncatingIfNeeded: word)
                 bytes[count] = order.swapsBytes ? low : high
                 bytes[count + 1] = order.swapsBytes ? high : low
+                highBits |= high | low
                 count += 2
             }
             while count > 0, bytes[count - 1] == 0 || bytes[count - 1] == 0x20 { count -= 1 }
-            guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[0..<count]), as: UTF8.self) else {
-                return .invalid("the string is not valid UTF-8")
+            // ASCII is valid UTF-8; anything else is checked here, since this initialiser
+            // would repair invalid UTF-8 instead of refusing it.
+            if highBits >= 0x80, String(validating: UnsafeBufferPointer(rebasing: bytes[0..<count]), as: UTF8.self) == nil {
+                valid = false
+                return 0
             }
-            if !noData.strings.isEmpty, noData.strings.contains(text) { return .value(.null) }
-            return .value(.string(text))
+            return count
         }
+        guard valid else { return .invalid("the string is not valid UTF-8") }
+        if !noData.strings.isEmpty, noData.strings.contains(text) { return .value(.null) }
+        return .value(.string(text))
     }
 
     /// The number `digits` BCD nibbles of `raw` stand for, or `nil` when a nibble is above 9.
