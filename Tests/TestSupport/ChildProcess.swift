@@ -3,17 +3,28 @@ import Glibc
 
 /// A child process whose stdout and stderr are collected as they arrive, so a test can wait
 /// (bounded in time) for a line, send signals, and check the exit status.
+///
+/// Started with `posix_spawn`, not Foundation's `Process`: a `Process` with pipes is never
+/// freed on this toolchain (a reference cycle inside Foundation, which LeakSanitizer reports
+/// under `make asan`). The child gets only its three pipes (every other descriptor of the test
+/// process is closed in it) and default signal dispositions.
 public final class ChildProcess: @unchecked Sendable {
-    private let process = Process()
-    private let output = Pipe()
-    private let errors = Pipe()
-    private let input = Pipe()
-    private let condition = NSCondition()
-    private var stdoutData = Data()
-    private var stderrData = Data()
-    private var openStreams = 2
-    private var exitStatus: Int32?
-    private var stdoutPaused = false
+    /// What the reading and reaping threads share with the test; they hold this, not the
+    /// ChildProcess, so dropping the ChildProcess kills the child (see `deinit`).
+    private final class State: @unchecked Sendable {
+        let condition = NSCondition()
+        var stdoutData: [UInt8] = []
+        var stderrData: [UInt8] = []
+        var openStreams = 2
+        var exitStatus: Int32?
+        var stdoutPaused = false
+    }
+
+    private let state = State()
+    /// The process identifier.
+    public let pid: Int32
+    private var stdinWrite: Int32
+    private var stdoutRead: Int32
 
     /// Starts `executable` with `arguments`.
     ///
@@ -25,84 +36,131 @@ public final class ChildProcess: @unchecked Sendable {
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
         pipeCapacity: Int32? = nil, stdoutPaused: Bool = false
     ) throws {
-        self.stdoutPaused = stdoutPaused
+        state.stdoutPaused = stdoutPaused
+        func makePipe() throws -> (read: Int32, write: Int32) {
+            var ends: [Int32] = [-1, -1]
+            guard GNU.pipe2(&ends, O_CLOEXEC) == 0 else { throw TestFailure("pipe2: \(String(cString: strerror(errno)))") }
+            return (ends[0], ends[1])
+        }
+        let input = try makePipe()
+        let output = try makePipe()
+        let errors = try makePipe()
         if let pipeCapacity {
-            _ = fcntl(output.fileHandleForReading.fileDescriptor, 1031 /* F_SETPIPE_SZ */, pipeCapacity)
+            _ = fcntl(output.read, 1031 /* F_SETPIPE_SZ */, pipeCapacity)
         }
-        process.executableURL = URL(fileURLWithPath: Paths.resolve(executable))
-        process.arguments = arguments
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = input
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
+        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
+        // Another test's pipe inherited here would keep that test's reader from ever seeing EOF.
+        _ = GNU.closeFrom(&actions, 3)
+        if let workingDirectory { _ = GNU.chdir(&actions, workingDirectory) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let path = Paths.resolve(executable)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var variables = ProcessInfo.processInfo.environment
+        if let environment { variables.merge(environment) { _, new in new } }
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+
+        var child: pid_t = 0
+        let status = posix_spawn(&child, path, &actions, &attributes, argv, envp)
+        for descriptor in [input.read, output.write, errors.write] { close(descriptor) }
+        guard status == 0 else {
+            for descriptor in [input.write, output.read, errors.read] { close(descriptor) }
+            throw TestFailure("cannot start \(path): \(String(cString: strerror(status)))")
         }
-        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
-        process.terminationHandler = { [condition] finished in
-            condition.lock()
-            self.exitStatus = finished.terminationStatus
-            condition.broadcast()
-            condition.unlock()
-        }
-        try process.run()
-        collect(output.fileHandleForReading, isStdout: true)
-        collect(errors.fileHandleForReading, isStdout: false)
+        pid = child
+        stdinWrite = input.write
+        stdoutRead = output.read
+        Self.collect(output.read, isStdout: true, into: state)
+        Self.collect(errors.read, isStdout: false, into: state)
+        Self.reap(child, into: state)
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if !hasExited { kill(pid, SIGKILL) }
+        if stdinWrite >= 0 { close(stdinWrite) }
     }
 
-    /// The process identifier.
-    public var pid: Int32 { process.processIdentifier }
-
-    private func collect(_ handle: FileHandle, isStdout: Bool) {
-        let thread = Thread { [self] in
-            let descriptor = handle.fileDescriptor
+    private static func collect(_ descriptor: Int32, isStdout: Bool, into state: State) {
+        let thread = Thread {
+            defer { close(descriptor) }
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
                 if isStdout {
-                    condition.lock()
-                    while stdoutPaused { condition.wait() }
-                    condition.unlock()
+                    state.condition.lock()
+                    while state.stdoutPaused { state.condition.wait() }
+                    state.condition.unlock()
                 }
                 let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
-                condition.lock()
+                state.condition.lock()
                 if count <= 0 {
-                    openStreams -= 1
-                    condition.broadcast()
-                    condition.unlock()
+                    state.openStreams -= 1
+                    state.condition.broadcast()
+                    state.condition.unlock()
                     return
                 }
-                if isStdout { stdoutData.append(contentsOf: buffer[0..<count]) } else { stderrData.append(contentsOf: buffer[0..<count]) }
-                condition.broadcast()
-                condition.unlock()
+                if isStdout { state.stdoutData += buffer[0..<count] } else { state.stderrData += buffer[0..<count] }
+                state.condition.broadcast()
+                state.condition.unlock()
             }
+        }
+        thread.start()
+    }
+
+    /// Waits for the child on a thread of its own; the status is the exit code, or the number
+    /// of the signal that ended it (as Foundation's `terminationStatus`).
+    private static func reap(_ pid: pid_t, into state: State) {
+        let thread = Thread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+            let signalled = status & 0x7f
+            state.condition.lock()
+            state.exitStatus = signalled == 0 ? (status >> 8) & 0xff : signalled
+            state.condition.broadcast()
+            state.condition.unlock()
         }
         thread.start()
     }
 
     /// Starts (or resumes) reading stdout.
     public func resumeReadingStdout() {
-        condition.lock()
-        stdoutPaused = false
-        condition.broadcast()
-        condition.unlock()
+        state.condition.lock()
+        state.stdoutPaused = false
+        state.condition.broadcast()
+        state.condition.unlock()
     }
 
     /// Everything written to stdout so far.
     public var stdout: String {
-        condition.lock()
-        defer { condition.unlock() }
-        return String(decoding: stdoutData, as: UTF8.self)
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        return String(decoding: state.stdoutData, as: UTF8.self)
     }
 
     /// Everything written to stderr so far.
     public var stderr: String {
-        condition.lock()
-        defer { condition.unlock() }
-        return String(decoding: stderrData, as: UTF8.self)
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        return String(decoding: state.stderrData, as: UTF8.self)
     }
 
     /// Waits until `predicate` holds for (stdout, stderr), the process exits, or `timeout` passes.
@@ -111,14 +169,14 @@ public final class ChildProcess: @unchecked Sendable {
     @discardableResult
     public func wait(for timeout: Duration, until predicate: (_ stdout: String, _ stderr: String) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout.seconds)
-        condition.lock()
-        defer { condition.unlock() }
+        state.condition.lock()
+        defer { state.condition.unlock() }
         while true {
-            let out = String(decoding: stdoutData, as: UTF8.self)
-            let err = String(decoding: stderrData, as: UTF8.self)
+            let out = String(decoding: state.stdoutData, as: UTF8.self)
+            let err = String(decoding: state.stderrData, as: UTF8.self)
             if predicate(out, err) { return true }
-            if exitStatus != nil && openStreams == 0 { return predicate(out, err) }
-            if !condition.wait(until: deadline) { return predicate(out, err) }
+            if state.exitStatus != nil && state.openStreams == 0 { return predicate(out, err) }
+            if !state.condition.wait(until: deadline) { return predicate(out, err) }
         }
     }
 
@@ -134,17 +192,24 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends a signal.
     public func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        if !hasExited { kill(pid, signal) }
     }
 
     /// Closes the child's stdin.
     public func closeInput() {
-        try? input.fileHandleForWriting.close()
+        if stdinWrite >= 0 {
+            close(stdinWrite)
+            stdinWrite = -1
+        }
     }
 
-    /// Closes our end of the child's stdout, so its writes fail with EPIPE.
+    /// Closes our end of the child's stdout, so its writes fail with EPIPE. Only while stdout is
+    /// paused: a read blocked on the descriptor would keep the pipe open.
     public func closeOutputReader() {
-        try? output.fileHandleForReading.close()
+        if stdoutRead >= 0 {
+            close(stdoutRead)
+            stdoutRead = -1
+        }
     }
 
     /// Waits up to `timeout` for the process to exit and its output to be collected.
@@ -152,27 +217,46 @@ public final class ChildProcess: @unchecked Sendable {
     /// - Returns: the exit status, or `nil` if it is still running (then it is killed).
     public func waitForExit(timeout: Duration) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout.seconds)
-        condition.lock()
-        while exitStatus == nil || openStreams > 0 {
-            if !condition.wait(until: deadline) { break }
+        state.condition.lock()
+        while state.exitStatus == nil || state.openStreams > 0 {
+            if !state.condition.wait(until: deadline) { break }
         }
-        let status = exitStatus
-        let streamsDone = openStreams == 0
-        condition.unlock()
+        let status = state.exitStatus
+        state.condition.unlock()
         if status == nil {
-            kill(process.processIdentifier, SIGKILL)
+            kill(pid, SIGKILL)
             return nil
         }
-        _ = streamsDone
         return status
     }
 
     /// Whether the process has exited.
     public var hasExited: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return exitStatus != nil
+        state.condition.lock()
+        defer { state.condition.unlock() }
+        return state.exitStatus != nil
     }
+}
+
+/// glibc functions Swift's Glibc module does not import (they need `_GNU_SOURCE`), called
+/// through `dlsym` with their C signatures.
+private enum GNU {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    typealias Chdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+    static func function<T>(_ name: String, as type: T.Type) -> T {
+        // RTLD_DEFAULT is a null handle in glibc.
+        guard let symbol = dlsym(nil, name) else { preconditionFailure("glibc has no \(name)") }
+        return unsafeBitCast(symbol, to: type)
+    }
+
+    /// `pipe2(2)`.
+    static let pipe2 = function("pipe2", as: Pipe2.self)
+    /// `posix_spawn_file_actions_addclosefrom_np(3)` (glibc 2.34).
+    static let closeFrom = function("posix_spawn_file_actions_addclosefrom_np", as: CloseFrom.self)
+    /// `posix_spawn_file_actions_addchdir_np(3)` (glibc 2.29).
+    static let chdir = function("posix_spawn_file_actions_addchdir_np", as: Chdir.self)
 }
 
 /// The outcome of a command run to completion.
