@@ -13,7 +13,8 @@ public final class JSONLinesSink: SampleSink, @unchecked Sendable {
     }
 
     public func emit(_ sample: Sample) -> Bool {
-        var encoder = LineEncoder(format: format)
+        // Sized for the poll, so a line is encoded without the buffer growing (copying) on the way.
+        var encoder = LineEncoder(format: format, capacity: LineEncoder.capacity(format: format, points: sample.layout.pointNames.count))
         return writer.write(encoder.encode(sample))
     }
 }

@@ -19,11 +19,18 @@ public enum OutputFormat: String, CaseIterable, Sendable {
 public struct LineEncoder: Sendable {
     /// The format written.
     public let format: OutputFormat
-    private var buffer = JSONBuffer(capacity: 1024)
+    private var buffer: JSONBuffer
 
-    /// Creates an encoder.
-    public init(format: OutputFormat) {
+    /// Creates an encoder whose buffer first holds `capacity` bytes (it grows as needed).
+    public init(format: OutputFormat, capacity: Int = 1024) {
         self.format = format
+        buffer = JSONBuffer(capacity: capacity)
+    }
+
+    /// A buffer size that holds a typical sample of `points` points without growing: about 48
+    /// bytes per point in records, a whole line of about 192 per point in points.
+    public static func capacity(format: OutputFormat, points: Int) -> Int {
+        max(1024, 128 + points * (format == .points ? 192 : 48))
     }
 
     /// Encodes a sample as one line (records) or as one line per point (points), each ending
