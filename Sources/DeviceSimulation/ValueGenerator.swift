@@ -42,14 +42,16 @@ public enum ValueGenerator: Hashable, Sendable {
 
 /// A small, fast, seedable generator (Steele, Lea, Flood: "Fast splittable pseudorandom
 /// number generators"), so simulated random walks repeat from run to run.
-struct SplitMix64: RandomNumberGenerator {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    /// Creates a generator; the same seed gives the same sequence.
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,4 +1,5 @@
 import DeviceMaps
+import DeviceSimulation
 import Glibc
 import JSONLines
 import PollScheduling
@@ -23,7 +24,7 @@ enum CodecBenchmarks {
     static let decodePoints = 1024
 
     static func decodeCases() -> [DecodeCase] {
-        var random = SplitMix(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         func registers(_ type: ValueType, order: ByteOrder = .abcd, _ number: () -> RegisterEncoding.Number) -> [UInt16] {
             (0..<decodePoints).flatMap { _ in RegisterEncoding.encode(number(), as: type, order: order)! }
         }
@@ -108,7 +109,7 @@ enum CodecBenchmarks {
         names.append("serial_number")
         units.append(nil)
         let layout = PollLayout(device: "meter-0042", poll: "fast", pointNames: names, units: units)
-        var random = SplitMix(seed: 0xE7C0DE)
+        var random = SplitMix64(seed: 0xE7C0DE)
         let time: Int64 = 1_796_112_000_000
         return (0..<64).map { index in
             var values: [PointOutcome] = []
@@ -148,7 +149,7 @@ enum CodecBenchmarks {
     /// A 10,000-point map of one device and one poll over all four tables, every type, with
     /// random gaps between points and `max_gap: 2`, as YAML.
     static func largeMap(points: Int = 10_000) -> String {
-        var random = SplitMix(seed: 0x9A7)
+        var random = SplitMix64(seed: 0x9A7)
         var lines = [
             "device: {name: big-plc, host: 127.0.0.1, port: 502, max_gap: 2}",
             "polls:",
@@ -200,19 +201,6 @@ enum CodecBenchmarks {
         let seconds = (ContinuousClock.now - start).seconds
         keep(UInt64(loaded.devices.count))
         return seconds
-    }
-}
-
-/// SplitMix64: a small seeded generator, so every run measures the same data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

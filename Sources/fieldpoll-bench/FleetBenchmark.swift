@@ -32,16 +32,43 @@ enum FleetBenchmark {
         "{\"units\": {\"1\": {\"holding\": {\"0\": [\(registers().map(String.init).joined(separator: ","))]}}}}\n"
     }
 
-    static let pointLines: [String] = {
-        var lines: [String] = []
-        for index in 0..<20 { lines.append("{name: count_\(index), table: holding, address: \(index), type: uint16}") }
-        for index in 0..<10 { lines.append("{name: temperature_\(index), table: holding, address: \(20 + index), type: int16, scale: 0.1, unit: \"°C\"}") }
-        for index in 0..<10 { lines.append("{name: voltage_\(index), table: holding, address: \(30 + 2 * index), type: float32, order: CDAB, unit: V}") }
-        for bit in 0..<5 { lines.append("{name: alarm_\(bit), table: holding, address: 50, type: bool, bit: \(bit)}") }
-        for index in 0..<4 { lines.append("{name: offset_\(index), table: holding, address: \(51 + 2 * index), type: int32, order: CDAB}") }
-        lines.append("{name: model, table: holding, address: 59, type: string, length: 4}")
-        return lines
-    }()
+    /// One of a device's points, as both fieldpoll's map and modpoll's CSV name it.
+    struct Point {
+        let name: String
+        let address: Int
+        let type: String
+        var bit: Int? = nil
+        var order: String? = nil
+        var length: Int? = nil
+        var scale: String? = nil
+        var unit: String? = nil
+
+        /// The point in a fieldpoll map.
+        var yaml: String {
+            var keys = ["name: \(name)", "table: holding", "address: \(address)", "type: \(type)"]
+            if let bit { keys.append("bit: \(bit)") }
+            if let order { keys.append("order: \(order)") }
+            if let length { keys.append("length: \(length)") }
+            if let scale { keys.append("scale: \(scale)") }
+            if let unit { keys.append("unit: \"\(unit)\"") }
+            return "{\(keys.joined(separator: ", "))}"
+        }
+
+        /// The point as a modpoll `ref` row: name, address (`50:3` for a bit), type, rw, unit, scale.
+        var csv: String {
+            let address = bit.map { "\(self.address):\($0)" } ?? String(self.address)
+            let type = length.map { "string\($0 * 2)" } ?? self.type
+            return ["ref", name, address, type, "r", unit ?? "", scale ?? ""].joined(separator: ",")
+        }
+    }
+
+    static let devicePoints: [Point] =
+        (0..<20).map { Point(name: "count_\($0)", address: $0, type: "uint16") }
+        + (0..<10).map { Point(name: "temperature_\($0)", address: 20 + $0, type: "int16", scale: "0.1", unit: "°C") }
+        + (0..<10).map { Point(name: "voltage_\($0)", address: 30 + 2 * $0, type: "float32", order: "CDAB", unit: "V") }
+        + (0..<5).map { (bit: Int) in Point(name: "alarm_\(bit)", address: 50, type: "bool", bit: bit) }
+        + (0..<4).map { Point(name: "offset_\($0)", address: 51 + 2 * $0, type: "int32", order: "CDAB") }
+        + [Point(name: "model", address: 59, type: "string", length: 4)]
 
     static func map(ports: [Int]) -> String {
         var lines = ["devices:"]
@@ -49,7 +76,7 @@ enum FleetBenchmark {
             lines.append("  - {name: meter-\(String(format: "%04d", index)), host: 127.0.0.1, port: \(port), unit: 1, timeout: 1s}")
         }
         lines += ["polls:", "  - name: power", "    interval: 1s", "    points:"]
-        lines += pointLines.map { "      - \($0)" }
+        lines += devicePoints.map { "      - \($0.yaml)" }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -173,12 +200,7 @@ enum PeerFleetBenchmark {
         for index in 0..<FleetBenchmark.devices {
             lines.append("device,meter-\(String(format: "%04d", index)),1,,")
             lines.append("poll,holding_register,0,63,BE_LE")
-            for register in 0..<20 { lines.append("ref,count_\(register),\(register),uint16,r") }
-            for register in 0..<10 { lines.append("ref,temperature_\(register),\(20 + register),int16,r,°C,0.1") }
-            for register in 0..<10 { lines.append("ref,voltage_\(register),\(30 + 2 * register),float32,r,V") }
-            for bit in 0..<5 { lines.append("ref,alarm_\(bit),50:\(bit),bool,r") }
-            for register in 0..<4 { lines.append("ref,offset_\(register),\(51 + 2 * register),int32,r") }
-            lines.append("ref,model,59,string8,r")
+            lines += FleetBenchmark.devicePoints.map(\.csv)
         }
         return lines.joined(separator: "\n") + "\n"
     }

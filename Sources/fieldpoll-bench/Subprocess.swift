@@ -1,12 +1,12 @@
 import Foundation
 import Glibc
+import TestSupport
 
-/// A child process started with `posix_spawn` and reaped with `wait4`, so that its own CPU time
-/// and peak RSS are known exactly (Foundation's `Process` reaps its children itself and
-/// reports neither).
+/// A child process started with TestSupport's `spawnChild` and reaped with `wait4`, so that
+/// its own CPU time is known exactly (Foundation's `Process` reaps its children itself and
+/// reports none).
 ///
-/// stdout and stderr go to files (or `/dev/null`); stdin is `/dev/null`. The child starts with
-/// an empty signal mask and default dispositions whatever the bench does.
+/// stdout and stderr go to files (or `/dev/null`); stdin is `/dev/null`.
 final class Subprocess {
     /// The process identifier.
     let pid: pid_t
@@ -40,36 +40,21 @@ final class Subprocess {
     ///   - stdout: a file to write stdout to (truncated), or `nil` for `/dev/null`.
     ///   - stderr: a file to write stderr to (truncated), or `nil` for `/dev/null`.
     init(_ executable: String, _ arguments: [String], stdout: String? = nil, stderr: String? = nil, environment: [String: String] = [:]) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-
-        var child: pid_t = 0
+        func open(_ path: String, _ flags: Int32) throws -> Int32 {
+            let descriptor = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw BenchFailure("cannot open \(path): \(String(cString: strerror(errno)))") }
+            return descriptor
+        }
+        let descriptors = [
+            try open("/dev/null", O_RDONLY),
+            try open(stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC),
+            try open(stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC),
+        ]
+        defer { descriptors.forEach { close($0) } }
         started = .now
-        let status = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
-        guard status == 0 else { throw BenchFailure("cannot start \(executable): \(String(cString: strerror(status)))") }
-        pid = child
+        pid = try spawnChild(
+            executable, arguments, environment: environment,
+            standardInput: descriptors[0], standardOutput: descriptors[1], standardError: descriptors[2])
     }
 
     deinit {
@@ -144,9 +129,4 @@ final class Atomic<Value: Sendable>: @unchecked Sendable {
 struct BenchFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

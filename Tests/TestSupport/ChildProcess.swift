@@ -4,10 +4,9 @@ import Glibc
 /// A child process whose stdout and stderr are collected as they arrive, so a test can wait
 /// (bounded in time) for a line, send signals, and check the exit status.
 ///
-/// Started with `posix_spawn`, not Foundation's `Process`: a `Process` with pipes is never
-/// freed on this toolchain (a reference cycle inside Foundation, which LeakSanitizer reports
-/// under `make asan`). The child gets only its three pipes (every other descriptor of the test
-/// process is closed in it) and default signal dispositions.
+/// Started with ``spawnChild(_:_:environment:workingDirectory:standardInput:standardOutput:standardError:)``,
+/// not Foundation's `Process`: a `Process` with pipes is never freed on this toolchain (a
+/// reference cycle inside Foundation, which LeakSanitizer reports under `make asan`).
 public final class ChildProcess: @unchecked Sendable {
     /// What the reading and reaping threads share with the test; they hold this, not the
     /// ChildProcess, so dropping the ChildProcess kills the child (see `deinit`).
@@ -49,43 +48,17 @@ public final class ChildProcess: @unchecked Sendable {
             _ = fcntl(output.read, 1031 /* F_SETPIPE_SZ */, pipeCapacity)
         }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
-        // Another test's pipe inherited here would keep that test's reader from ever seeing EOF.
-        _ = GNU.closeFrom(&actions, 3)
-        if let workingDirectory { _ = GNU.chdir(&actions, workingDirectory) }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let path = Paths.resolve(executable)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var variables = ProcessInfo.processInfo.environment
-        if let environment { variables.merge(environment) { _, new in new } }
-        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-
-        var child: pid_t = 0
-        let status = posix_spawn(&child, path, &actions, &attributes, argv, envp)
-        for descriptor in [input.read, output.write, errors.write] { close(descriptor) }
-        guard status == 0 else {
-            for descriptor in [input.write, output.read, errors.read] { close(descriptor) }
-            throw TestFailure("cannot start \(path): \(String(cString: strerror(status)))")
+        let child: pid_t
+        do {
+            child = try spawnChild(
+                Paths.resolve(executable), arguments, environment: environment, workingDirectory: workingDirectory,
+                standardInput: input.read, standardOutput: output.write, standardError: errors.write)
+        } catch {
+            for descriptor in [input.read, input.write, output.read, output.write, errors.read, errors.write] { close(descriptor) }
+            throw error
         }
+        // The child has its own copies; ours would keep its stdin open and our readers from EOF.
+        for descriptor in [input.read, output.write, errors.write] { close(descriptor) }
         pid = child
         stdinWrite = input.write
         stdoutRead = output.read
@@ -236,27 +209,6 @@ public final class ChildProcess: @unchecked Sendable {
         defer { state.condition.unlock() }
         return state.exitStatus != nil
     }
-}
-
-/// glibc functions Swift's Glibc module does not import (they need `_GNU_SOURCE`), called
-/// through `dlsym` with their C signatures.
-private enum GNU {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    typealias Chdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-
-    static func function<T>(_ name: String, as type: T.Type) -> T {
-        // RTLD_DEFAULT is a null handle in glibc.
-        guard let symbol = dlsym(nil, name) else { preconditionFailure("glibc has no \(name)") }
-        return unsafeBitCast(symbol, to: type)
-    }
-
-    /// `pipe2(2)`.
-    static let pipe2 = function("pipe2", as: Pipe2.self)
-    /// `posix_spawn_file_actions_addclosefrom_np(3)` (glibc 2.34).
-    static let closeFrom = function("posix_spawn_file_actions_addclosefrom_np", as: CloseFrom.self)
-    /// `posix_spawn_file_actions_addchdir_np(3)` (glibc 2.29).
-    static let chdir = function("posix_spawn_file_actions_addchdir_np", as: Chdir.self)
 }
 
 /// The outcome of a command run to completion.
