@@ -76,7 +76,7 @@ let package = Package(
         // `make bench`: the measuring program, libmodbus's own client in a loop, a minimal C server.
         .executableTarget(
             name: "fieldpoll-bench",
-            dependencies: ["TestSupport", "DeviceSimulation", "RegisterDecoding", "JSONLines", "PollScheduling", "RequestPlanning", "DeviceMaps"],
+            dependencies: ["TestSupport", "ModbusProtocol", "DeviceSimulation", "RegisterDecoding", "JSONLines", "PollScheduling", "RequestPlanning", "DeviceMaps"],
             swiftSettings: strict
         ),
         .executableTarget(name: "bench-read-loop", dependencies: ["CModbus"], cSettings: strictC),

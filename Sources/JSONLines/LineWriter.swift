@@ -11,11 +11,10 @@ import Glibc
 /// - Lines queued together go out in one `write(2)`, so a fast producer costs few system calls.
 ///   When the writer wakes for a line it first waits ``coalescing`` (20 ms) for the lines
 ///   behind it, and producers wake it only when it is idle (or the buffer is half full).
-///   Measured in `make bench`: at 16,000 lines a second (row 4) waking the writer for every
-///   line cost five `futex` calls per line and held fieldpoll to 0.86 of the C loop's rate;
-///   with 1,000 devices at 1 s (row 5) the writer thread took 31 % of the poller's CPU, and
-///   each wake still cost about 50 µs with a 5 ms window (1.0 µs of CPU per point polled,
-///   0.83 with 20 ms). A line therefore reaches stdout up to about 20 ms after it was queued,
+///   Waking the writer for every line cost five `futex` calls per line at 16,000 lines a
+///   second and held fieldpoll to 0.86 of the C loop's rate (`make bench` row 4); with 1,000
+///   devices at 1 s the writer thread took 31 % of the poller's CPU (perf), and the poller's
+///   steady CPU per point was about 0.99 µs with a 5 ms window and 0.83-0.87 µs with 20 ms. A line therefore reaches stdout up to about 20 ms after it was queued,
 ///   far below any poll interval; its `time` is when its cycle started, whenever it is written.
 /// - When the reader goes away (`EPIPE`; `SIGPIPE` must be ignored by the process) the writer
 ///   marks itself closed, every producer's next append returns `false`, and ``onClosed`` runs
@@ -98,7 +97,7 @@ public final class LineWriter: @unchecked Sendable {
     }
 
     private func drain() {
-        let coalescing = Double(Self.coalescing.components.attoseconds) / 1e18
+        let coalescing = Double(Self.coalescing.components.seconds) + Double(Self.coalescing.components.attoseconds) / 1e18
         while true {
             condition.lock()
             writerIdle = true

@@ -24,7 +24,7 @@ enum Bench {
 
         var report = Report(runs: runs, commit: environment["BENCH_COMMIT"] ?? "unknown")
         do {
-            let scratch = try Scratch()
+            let scratch = Scratch()
             if rows.contains("decode") { report.decode(measureDecode(runs: runs)) }
             if rows.contains("encode") { report.encode(measureEncode(runs: runs)) }
             if rows.contains("plan") { report.plan(try measurePlan(runs: runs)) }

@@ -231,7 +231,7 @@ struct Report {
 
     /// The first line a short command prints on stdout.
     static func firstLine(of executable: String, _ arguments: [String]) -> String? {
-        guard let scratch = try? Scratch() else { return nil }
+        let scratch = Scratch()
         let output = scratch.file("out")
         guard let process = try? Subprocess(executable, arguments, stdout: output), process.wait(timeout: .seconds(20)).status == 0 else { return nil }
         return (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").first.map(String.init)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// Where the programs the bench runs are: ours next to the bench binary (one `swift build -c
 /// release`), the peers on `PATH` or where the Makefile put them.
@@ -11,19 +12,12 @@ enum Programs {
     static var cServer: String { "\(directory)/bench-modbus-server" }
 
     /// mbpoll (Debian), or `nil` when it is not installed.
-    static var mbpoll: String? { onPath("mbpoll") }
+    static var mbpoll: String? { Paths.executableExists("mbpoll") ? Paths.resolve("mbpoll") : nil }
 
     /// modpoll (PyPI): `$FIELDPOLL_MODPOLL`, set by `make bench` to its venv, or `PATH`.
     static var modpoll: String? {
-        if let explicit = ProcessInfo.processInfo.environment["FIELDPOLL_MODPOLL"], FileManager.default.isExecutableFile(atPath: explicit) {
-            return explicit
-        }
-        return onPath("modpoll")
-    }
-
-    static func onPath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        let name = ProcessInfo.processInfo.environment["FIELDPOLL_MODPOLL"] ?? "modpoll"
+        return Paths.executableExists(name) ? Paths.resolve(name) : nil
     }
 }
 
@@ -31,12 +25,8 @@ enum Programs {
 final class Scratch {
     let path: String
 
-    init() throws {
-        var template = Array("\(NSTemporaryDirectory())/fieldpoll-bench-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw BenchFailure("cannot make a temporary folder")
-        }
-        path = String(cString: made)
+    init() {
+        path = Paths.temporaryDirectory().path
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

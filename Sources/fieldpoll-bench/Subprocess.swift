@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ModbusProtocol
 import TestSupport
 
 /// A child process started with TestSupport's `spawnChild` and reaped with `wait4`, so that
@@ -74,15 +75,15 @@ final class Subprocess {
     func wait(timeout: Duration = .seconds(600)) -> Exit {
         if let result { return result }
         let pid = self.pid
-        let done = Atomic(false)
+        let done = Locked(false)
         let watchdog = Thread {
             let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline, !done.value { usleep(20_000) }
-            if !done.value { kill(pid, SIGKILL) }
+            while ContinuousClock.now < deadline, !done.withLock({ $0 }) { usleep(20_000) }
+            if !done.withLock({ $0 }) { kill(pid, SIGKILL) }
         }
         watchdog.start()
         let exit = reap()
-        done.value = true
+        done.withLock { $0 = true }
         return exit
     }
 
@@ -109,19 +110,6 @@ final class Subprocess {
             if lines.count >= count || ContinuousClock.now >= deadline { return lines }
             usleep(10_000)
         }
-    }
-}
-
-/// A flag shared with a watchdog thread.
-final class Atomic<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-
-    init(_ value: Value) { stored = value }
-
-    var value: Value {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }
 

@@ -23,7 +23,6 @@ public final class ChildProcess: @unchecked Sendable {
     /// The process identifier.
     public let pid: Int32
     private var stdinWrite: Int32
-    private var stdoutRead: Int32
 
     /// Starts `executable` with `arguments`.
     ///
@@ -61,7 +60,6 @@ public final class ChildProcess: @unchecked Sendable {
         for descriptor in [input.read, output.write, errors.write] { close(descriptor) }
         pid = child
         stdinWrite = input.write
-        stdoutRead = output.read
         Self.collect(output.read, isStdout: true, into: state)
         Self.collect(errors.read, isStdout: false, into: state)
         Self.reap(child, into: state)
@@ -173,15 +171,6 @@ public final class ChildProcess: @unchecked Sendable {
         if stdinWrite >= 0 {
             close(stdinWrite)
             stdinWrite = -1
-        }
-    }
-
-    /// Closes our end of the child's stdout, so its writes fail with EPIPE. Only while stdout is
-    /// paused: a read blocked on the descriptor would keep the pipe open.
-    public func closeOutputReader() {
-        if stdoutRead >= 0 {
-            close(stdoutRead)
-            stdoutRead = -1
         }
     }
 
