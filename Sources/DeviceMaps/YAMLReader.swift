@@ -1,4 +1,5 @@
 import Foundation
+import ModbusProtocol
 import RegisterDecoding
 import Yams
 
@@ -219,7 +220,7 @@ package struct YAMLReader {
             error(at: node, "\(what) must be a duration like 250ms, 1s or 1m, not \(describe(node))")
             return nil
         }
-        guard let duration = DurationParsing.parse(scalar.string) else {
+        guard let duration = Duration(text: scalar.string) else {
             error(at: node, "\(what) '\(scalar.string)' is not a duration (write e.g. 250ms, 1s, 1m)")
             return nil
         }

@@ -77,7 +77,7 @@ public struct PlanReport: Sendable {
             }
             let registers = entry.reads.filter { !$0.table.holdsBits }.reduce(0) { $0 + $1.count }
             let bits = entry.reads.filter(\.table.holdsBits).reduce(0) { $0 + $1.count }
-            let interval = entry.poll.interval == .zero ? "back to back" : "every \(DurationParsing.format(entry.poll.interval))"
+            let interval = entry.poll.interval == .zero ? "back to back" : "every \(entry.poll.interval.text)"
             lines.append("  poll \(entry.poll.name) (\(interval)): \(Self.plural(entry.reads.count, "request")) reading \(Self.amount(registers: registers, bits: bits)) for \(Self.plural(entry.poll.points.count, "point"))")
             for read in entry.reads {
                 let last = read.end - 1

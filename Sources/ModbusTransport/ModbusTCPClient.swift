@@ -215,10 +215,9 @@ public final class ModbusTCPClient: ModbusClient, @unchecked Sendable {
     }
 
     private func connectError(_ error: Int32) -> ModbusError {
-        let milliseconds = connectTimeout.components.seconds * 1000 + connectTimeout.components.attoseconds / 1_000_000_000_000_000
         switch error {
         case EINPROGRESS, ETIMEDOUT:
-            return ModbusError(.connect, "no connection to \(endpoint) within \(milliseconds) ms", errno: error)
+            return ModbusError(.connect, "no connection to \(endpoint) within \(connectTimeout.text)", errno: error)
         case ECONNREFUSED where !Resolver.resolves(endpoint):
             // libmodbus reports a failed getaddrinfo as ECONNREFUSED.
             return ModbusError(.connect, "cannot resolve host \(endpoint.host)", errno: error)
@@ -231,8 +230,7 @@ public final class ModbusTCPClient: ModbusClient, @unchecked Sendable {
         let kind = SystemError.receiveKind(error)
         switch kind {
         case .timeout:
-            let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-            return ModbusError(.timeout, "no response from \(endpoint) unit \(request.unit) within \(milliseconds) ms", errno: error)
+            return ModbusError(.timeout, "no response from \(endpoint) unit \(request.unit) within \(timeout.text)", errno: error)
         case .badResponse:
             return ModbusError(.badResponse, "\(SystemError.describe(error)) from \(endpoint) \(request)", errno: error)
         default:

@@ -183,7 +183,7 @@ final class EndpointWorker: @unchecked Sendable {
                 for point in state.read.points { failed[point] = failure }
                 if state.refusal == nil {
                     let names = state.read.points.map { points[$0].name }.joined(separator: ", ")
-                    logger.info("device '\(task.device.name)' refuses \(Self.describe(state.read)) (\(code)); points \(names) report it, retried every \(Self.format(Self.refusedRetryInterval))")
+                    logger.info("device '\(task.device.name)' refuses \(Self.describe(state.read)) (\(code)); points \(names) report it, retried every \(Self.refusedRetryInterval.text)")
                 }
                 task.reads[index].refusal = PollTask.Refusal(
                     exception: code, message: error.message, retryAt: clock.now() + Self.refusedRetryInterval)
@@ -328,7 +328,7 @@ final class EndpointWorker: @unchecked Sendable {
             logger.info("connected to \(endpoint)")
         case .down:
             let outage = downSince.map { clock.now() - $0 } ?? .zero
-            logger.info("reconnected to \(endpoint) after \(Self.format(outage)) (\(backoff.failures) failed attempts)")
+            logger.info("reconnected to \(endpoint) after \(outage.text) (\(backoff.failures) failed attempts)")
         case .connected:
             break
         }
@@ -351,13 +351,13 @@ final class EndpointWorker: @unchecked Sendable {
         lastFailure = PointFailure(error)
         switch state {
         case .connected:
-            logger.warning("lost connection to \(endpoint): \(error.message); reconnecting in \(Self.format(wait))")
+            logger.warning("lost connection to \(endpoint): \(error.message); reconnecting in \(wait.text)")
             downSince = clock.now()
         case .neverConnected:
-            logger.warning("\(error.message); retrying in \(Self.format(wait)), backing off up to \(Self.format(backoff.cap))")
+            logger.warning("\(error.message); retrying in \(wait.text), backing off up to \(backoff.cap.text)")
             downSince = clock.now()
         case .down:
-            logger.debug("still cannot reach \(endpoint): \(error.message); next attempt in \(Self.format(wait))")
+            logger.debug("still cannot reach \(endpoint): \(error.message); next attempt in \(wait.text)")
         }
         state = .down
     }
@@ -365,12 +365,5 @@ final class EndpointWorker: @unchecked Sendable {
     /// `holding 4` or `holding 4-7`.
     static func describe(_ read: PlannedRead) -> String {
         read.count == 1 ? "\(read.table.rawValue) \(read.start)" : "\(read.table.rawValue) \(read.start)-\(read.end - 1)"
-    }
-
-    static func format(_ duration: Duration) -> String {
-        let milliseconds = duration.milliseconds
-        if milliseconds < 1000 { return "\(milliseconds) ms" }
-        let tenths = (milliseconds + 50) / 100
-        return tenths % 10 == 0 ? "\(tenths / 10) s" : "\(tenths / 10).\(tenths % 10) s"
     }
 }

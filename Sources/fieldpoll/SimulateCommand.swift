@@ -214,9 +214,9 @@ struct DurationArgument: ExpressibleByArgument {
     }
 
     init?(argument: String) {
-        guard let duration = DurationParsing.parse(argument) else { return nil }
+        guard let duration = Duration(text: argument) else { return nil }
         self.duration = duration
     }
 
-    var defaultValueDescription: String { DurationParsing.format(duration) }
+    var defaultValueDescription: String { duration.text }
 }

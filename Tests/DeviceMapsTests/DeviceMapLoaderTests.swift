@@ -86,16 +86,6 @@ import Testing
         #expect(loaded.devices.map(\.timeout) == [.seconds(2), .seconds(2)])
         #expect(loaded.devices.allSatisfy { $0.polls.first?.interval == .milliseconds(250) })
     }
-
-    @Test(arguments: [("250ms", Duration.milliseconds(250)), ("1s", .seconds(1)), ("1.5s", .milliseconds(1500)), ("1m", .seconds(60)), ("0", .zero), ("2h", .seconds(7200))])
-    func parsesDurations(text: String, expected: Duration) {
-        #expect(DurationParsing.parse(text) == expected)
-    }
-
-    @Test(arguments: ["5", "-1s", "1 sec", "ms", "1.2.3s", "", "1e3ms", "infs"])
-    func refusesDurationsWithoutAUnitOrWithNonsense(text: String) {
-        #expect(DurationParsing.parse(text) == nil)
-    }
 }
 
 @Suite struct MapFeatureTests {

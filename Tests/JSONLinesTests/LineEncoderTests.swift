@@ -39,14 +39,14 @@ import Testing
     }
 
     @Test func writesOneErrorLineWhenTheDeviceIsUnreachable() {
-        let failure = PointFailure(kind: "timeout", message: "no response from 127.0.0.1:502 unit 1 within 1000 ms")
+        let failure = PointFailure(kind: "timeout", message: "no response from 127.0.0.1:502 unit 1 within 1s")
         let sample = Sample(layout: layout, time: 0, missed: 0, result: .unreachable(failure))
         #expect(lines(sample, .records) == [
-            #"{"time":"1970-01-01T00:00:00.000Z","device":"boiler-1","poll":"fast","error":{"kind":"timeout","message":"no response from 127.0.0.1:502 unit 1 within 1000 ms"}}"#
+            #"{"time":"1970-01-01T00:00:00.000Z","device":"boiler-1","poll":"fast","error":{"kind":"timeout","message":"no response from 127.0.0.1:502 unit 1 within 1s"}}"#
         ])
         let points = lines(sample, .points)
         #expect(points.count == 4)
-        #expect(points[0] == #"{"time":"1970-01-01T00:00:00.000Z","device":"boiler-1","poll":"fast","point":"supply_temp","error":{"kind":"timeout","message":"no response from 127.0.0.1:502 unit 1 within 1000 ms"},"unit":"°C"}"#)
+        #expect(points[0] == #"{"time":"1970-01-01T00:00:00.000Z","device":"boiler-1","poll":"fast","point":"supply_temp","error":{"kind":"timeout","message":"no response from 127.0.0.1:502 unit 1 within 1s"},"unit":"°C"}"#)
     }
 
     @Test func writesOneLinePerPointInThePointsFormat() {

@@ -87,7 +87,7 @@ import TestSupport
         let started = ContinuousClock.now
         let error = modbusError { try client.read(ReadRequest(unit: unit, table: .holding, start: 0, count: 1), timeout: .milliseconds(300)) }
         #expect(error?.kind == .timeout)
-        #expect(error?.message == "no response from 127.0.0.1:\(server.port) unit 1 within 300 ms")
+        #expect(error?.message == "no response from 127.0.0.1:\(server.port) unit 1 within 300ms")
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .milliseconds(290))
         #expect(!client.isConnected, "the stream is out of step after a timeout: the client must close it")
@@ -174,7 +174,7 @@ import TestSupport
         let error = modbusError { try client.connect() }
         let elapsed = ContinuousClock.now - started
         #expect(error?.kind == .connect)
-        #expect(error?.message == "no connection to 127.0.0.1:\(backlog.port) within 400 ms")
+        #expect(error?.message == "no connection to 127.0.0.1:\(backlog.port) within 400ms")
         #expect(elapsed >= .milliseconds(380))
         #expect(elapsed < .seconds(3))
     }

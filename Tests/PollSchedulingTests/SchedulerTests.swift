@@ -168,8 +168,8 @@ import Testing
         _ = runWorker(devices(Self.map(interval: "100ms")), client: client, clock: clock, count: 60, logger: logger)
         #expect(client.connects.count == 6)
         #expect(lines.messages.count == 2)
-        #expect(lines.messages.first?.hasPrefix("warning: cannot connect to 192.0.2.1:502: connection refused; retrying in 100 ms, backing off up to 30 s") == true)
-        #expect(lines.messages.last?.hasPrefix("info: reconnected to 192.0.2.1:502 after 3.1 s (5 failed attempts)") == true)
+        #expect(lines.messages.first?.hasPrefix("warning: cannot connect to 192.0.2.1:502: connection refused; retrying in 100ms, backing off up to 30s") == true)
+        #expect(lines.messages.last?.hasPrefix("info: reconnected to 192.0.2.1:502 after 3.1s (5 failed attempts)") == true)
     }
 }
 
