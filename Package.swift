@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JSONLinesTests",
-            dependencies: ["JSONLines", "PollScheduling", "RegisterDecoding"],
+            dependencies: ["JSONLines", "ModbusProtocol", "PollScheduling", "RegisterDecoding"],
             swiftSettings: strict
         ),
         .testTarget(

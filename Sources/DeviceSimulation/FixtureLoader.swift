@@ -270,7 +270,7 @@ private struct FixtureParser {
         for parameter in parameters where keys.contains(parameter.key) {
             if ["period", "every"].contains(parameter.key) {
                 guard let duration = reader.duration(parameter.value, parameter.key) else { continue }
-                let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+                let seconds = duration.seconds
                 guard seconds > 0 else {
                     reader.error(at: parameter.value, "\(parameter.key) must be more than 0")
                     continue

@@ -196,7 +196,7 @@ public final class ModbusTCPClient: ModbusClient, @unchecked Sendable {
     }
 
     private func setResponseTimeout(_ timeout: Duration) {
-        let microseconds = max(1000, timeout.components.seconds * 1_000_000 + timeout.components.attoseconds / 1_000_000_000_000)
+        let microseconds = max(1000, timeout.microseconds)
         modbus_set_response_timeout(context, UInt32(clamping: microseconds / 1_000_000), UInt32(microseconds % 1_000_000))
     }
 

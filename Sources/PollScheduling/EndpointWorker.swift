@@ -23,6 +23,7 @@ final class EndpointWorker: @unchecked Sendable {
     private let wake = WakeSignal()
     private let stopped = Atomic<Bool>(false)
     private let failures = Atomic<Bool>(false)
+    private let emittedLines = Atomic<Int>(0)
 
     private var backoff: Backoff
     private var nextAttempt: MonotonicInstant?
@@ -69,6 +70,12 @@ final class EndpointWorker: @unchecked Sendable {
 
     /// Whether any cycle had a failure (a point or the whole device).
     var sawFailures: Bool { failures.load(ordering: .relaxed) }
+
+    /// Lines handed to the sink so far.
+    var linesEmitted: Int { emittedLines.load(ordering: .relaxed) }
+
+    /// How many polls this worker runs.
+    var pollCount: Int { tasks.count }
 
     /// Asks the worker to stop: wakes its wait and its blocked read at once.
     func stop() {
@@ -122,6 +129,7 @@ final class EndpointWorker: @unchecked Sendable {
                     stopped.store(true, ordering: .relaxed)
                     return
                 }
+                emittedLines.add(1, ordering: .relaxed)
             }
         }
     }

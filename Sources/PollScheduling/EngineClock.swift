@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import ModbusProtocol
 
 /// A point on the monotonic clock, in nanoseconds from an arbitrary origin.
 public struct MonotonicInstant: Hashable, Comparable, Sendable {
@@ -24,19 +25,6 @@ public struct MonotonicInstant: Hashable, Comparable, Sendable {
     public static func < (lhs: MonotonicInstant, rhs: MonotonicInstant) -> Bool {
         lhs.nanoseconds < rhs.nanoseconds
     }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds (saturating).
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return whole &+ attoseconds / 1_000_000_000
-    }
-
-    /// The duration in milliseconds, for messages.
-    public var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }
 
 /// The engine's view of time: a monotonic clock for schedules, a wall clock for timestamps,

@@ -35,6 +35,7 @@ public final class PollEngine: @unchecked Sendable {
     private let workers: [EndpointWorker]
     private let finished = DispatchGroup()
     private let logger: Logger
+    private let limit: Int?
 
     /// Prepares workers (and their clients) for `devices`; nothing is contacted until ``run()``.
     ///
@@ -66,6 +67,7 @@ public final class PollEngine: @unchecked Sendable {
         }
         self.workers = workers
         self.logger = logger
+        self.limit = options.count
     }
 
     /// When each endpoint's polls first run, relative to the start: spread evenly over the
@@ -79,6 +81,14 @@ public final class PollEngine: @unchecked Sendable {
 
     /// Whether any cycle so far had a failure.
     public var sawFailures: Bool { workers.contains { $0.sawFailures } }
+
+    /// Lines (samples) handed to the sink so far, for "how far it got" when interrupted.
+    public var linesEmitted: Int { workers.reduce(0) { $0 + $1.linesEmitted } }
+
+    /// The lines a run with a count produces in all; `nil` without a count.
+    public var linesExpected: Int? {
+        limit.map { count in workers.reduce(0) { $0 + $1.pollCount } * count }
+    }
 
     /// Starts every worker on its own thread and blocks until all have finished (their
     /// count reached) or ``stop()`` was called and they returned.

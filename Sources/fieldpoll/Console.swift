@@ -1,6 +1,5 @@
 import DeviceMaps
-import Foundation
-import Glibc
+import JSONLines
 
 /// Writes to stderr, a whole line per call.
 enum Console {
@@ -8,17 +7,8 @@ enum Console {
     static func error(_ line: String) {
         var text = line
         text.append("\n")
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        // A failed write to stderr has nowhere to be reported.
+        _ = text.withUTF8 { OutputDescriptor.writeAll(2, UnsafeRawBufferPointer($0)) }
     }
 
     /// Writes every diagnostic to stderr, one per line.

@@ -26,6 +26,7 @@ struct Fieldpoll: ParsableCommand {
 
     /// Parses the command line and runs the command, mapping every failure to SPEC's exit statuses.
     static func main() {
+        Process.openStandardDescriptors()
         Process.prepareSignals()
         do {
             var command = try parseAsRoot()
@@ -37,10 +38,14 @@ struct Fieldpoll: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success {
                 // --help and --version: their text belongs on stdout.
-                print(fullMessage(for: error))
+                do {
+                    try StandardOutput.write(fullMessage(for: error) + "\n")
+                } catch let exit as ExitCode {
+                    Foundation.exit(exit.rawValue)
+                } catch {}
                 Foundation.exit(0)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Console.error(fullMessage(for: error))
             Foundation.exit(ExitStatus.usage)
         }
     }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import JSONLines
 
 extension Fieldpoll {
@@ -27,7 +26,7 @@ extension Fieldpoll {
         func run() throws {
             let report = PlanReport(devices: try maps.load())
             let output = format == .json ? report.json() : report.text()
-            FileHandle.standardOutput.write(Data(output.utf8))
+            try StandardOutput.write(output)
         }
     }
 }

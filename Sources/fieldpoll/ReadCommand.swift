@@ -114,7 +114,7 @@ extension Fieldpoll {
         func run() throws {
             let device = try device()
             let chosen = format ?? (isatty(1) == 1 ? .text : .records)
-            let writer = LineWriter(descriptor: 1) { Polling.shutdown.outputClosed() }
+            let writer = LineWriter(descriptor: 1) { Polling.shutdown.outputFailed($0) }
             let sink: any SampleSink =
                 switch chosen {
                 case .text: TextSink(writer: writer)
@@ -123,7 +123,8 @@ extension Fieldpoll {
                 }
             try Polling.run(
                 devices: [device], options: .init(count: interval == nil ? 1 : nil, spreadStarts: false),
-                sink: sink, writer: writer, logLevel: logLevel)
+                sink: sink, writer: writer, logLevel: logLevel,
+                interrupted: { _, _ in "fieldpoll: interrupted before the read finished" })
         }
     }
 }

@@ -33,6 +33,13 @@ extension Fieldpoll {
 
         func run() throws {
             let devices = try maps.load()
+            let output: OutputFile
+            do {
+                output = try OutputFile(checking: out)
+            } catch {
+                Console.error("fieldpoll snapshot: \(error.message)")
+                throw ExitCode(ExitStatus.usage)
+            }
             var owner: [UnitID: Device] = [:]
             for device in devices {
                 if let other = owner[device.unit], (other.host, other.port) != (device.host, device.port) {
@@ -45,10 +52,12 @@ extension Fieldpoll {
             let engine = try Polling.makeEngine(
                 devices: devices, options: .init(count: 1, spreadStarts: false, captureRegisters: true),
                 sink: collector, logLevel: logLevel)
-            Polling.shutdown.arm(engine: engine, writer: nil)
+            Polling.shutdown.arm(engine: engine, writer: nil) { read, polls in
+                "fieldpoll snapshot: interrupted after reading \(read) of \(polls) polls; nothing written"
+            }
             Process.onTermination { _ in Polling.shutdown.terminate() }
             engine.run()
-            if Polling.shutdown.stoppedEarly { throw ExitCode(ExitStatus.failure) }
+            if Polling.shutdown.stoppedEarly { throw ExitCode(Polling.shutdown.exitStatus(sawFailures: engine.sawFailures)) }
 
             var registers: [UnitID: [Table: [Int: UInt16]]] = [:]
             var failed = 0
@@ -64,9 +73,9 @@ extension Fieldpoll {
             let formatter = ISO8601DateFormatter()
             let description = "fieldpoll snapshot of \(maps.paths.joined(separator: ", ")) taken \(formatter.string(from: Date()))"
             do {
-                try FixtureDocument.json(fixture, description: description).write(toFile: out, atomically: true, encoding: .utf8)
+                try output.write(Array(FixtureDocument.json(fixture, description: description).utf8))
             } catch {
-                Console.error("fieldpoll snapshot: cannot write \(out): \(error.localizedDescription)")
+                Console.error("fieldpoll snapshot: \(error.message)")
                 throw ExitCode(ExitStatus.failure)
             }
             let registerCount = registers.values.flatMap { $0.filter { !$0.key.holdsBits }.values }.reduce(0) { $0 + $1.count }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import JSONLines
+import ModbusProtocol
 import Testing
 
 /// The stdout writer on a real pipe: whole lines, nothing lost, nothing held back for long,
@@ -128,14 +129,81 @@ import Testing
         let pipe = Pipe(drain: false)
         close(pipe.readEnd)
         let closings = Counter()
-        let writer = LineWriter(descriptor: pipe.writeEnd) { closings.increment() }
+        let writer = LineWriter(descriptor: pipe.writeEnd) { _ in closings.increment() }
         let deadline = ContinuousClock.now + .seconds(10)
         // The writer notices at its first write(2) that fails with EPIPE; until then lines queue.
         while writer.write(Array("{\"a\":1}\n".utf8)), ContinuousClock.now < deadline {}
-        #expect(writer.isClosed)
+        #expect(writer.failure == .readerGone)
         #expect(writer.finish())
         #expect(!writer.write(Array("{\"a\":2}\n".utf8)))
         #expect(closings.value == 1)
         pipe.closeWriteEnd()
+    }
+
+    @Test func aReaderThatGoesAwayIsNoticedWithoutAnotherLine() {
+        signal(SIGPIPE, SIG_IGN)
+        let pipe = Pipe(drain: false)
+        let noticed = NSCondition()
+        let closings = Counter()
+        let writer = LineWriter(descriptor: pipe.writeEnd) { _ in
+            noticed.lock()
+            closings.increment()
+            noticed.broadcast()
+            noticed.unlock()
+        }
+        #expect(writer.write(Array("{\"a\":1}\n".utf8)))
+        close(pipe.readEnd)
+        let started = ContinuousClock.now
+        noticed.lock()
+        while closings.value == 0, noticed.wait(until: Date().addingTimeInterval(5)) {}
+        noticed.unlock()
+        #expect(closings.value == 1)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(writer.failure == .readerGone)
+        pipe.closeWriteEnd()
+    }
+
+    @Test func aFullDiskIsAWriteErrorNotAReaderThatLeft() throws {
+        let full = open("/dev/full", O_WRONLY)
+        try #require(full >= 0)
+        defer { close(full) }
+        let failures = Locked<[OutputFailure]>([])
+        let writer = LineWriter(descriptor: full) { failure in failures.withLock { $0.append(failure) } }
+        writer.write(Array("{\"a\":1}\n".utf8))
+        writer.finish()
+        #expect(writer.failure == .failed(errno: ENOSPC))
+        #expect(failures.withLock { $0 } == [.failed(errno: ENOSPC)])
+        #expect(OutputFailure.failed(errno: ENOSPC).message() == "cannot write to stdout: No space left on device")
+    }
+
+    @Test func finishingWithinATimeCompletesTheLineInProgressAndBeginsNoOther() {
+        let pipe = Pipe(drain: false)
+        let writer = LineWriter(descriptor: pipe.writeEnd, capacity: 1 << 20)
+        // Twenty 10 KB lines: three fill the pipe; the rest wait for a reader.
+        let line = Array(String(repeating: "x", count: 10_239).utf8) + [UInt8(ascii: "\n")]
+        for _ in 0..<20 { writer.write(line) }
+        // A slow reader: 4 KiB every 10 ms, about 400 KB/s, so 200 KB would take half a second.
+        let received = Locked<[UInt8]>([])
+        let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(pipe.readEnd, $0.baseAddress, $0.count) }
+                if count <= 0 { return }
+                received.withLock { $0 += buffer[0..<count] }
+                usleep(10_000)
+            }
+        }
+        reader.start()
+        let complete = writer.finish(within: .milliseconds(100))
+        pipe.closeWriteEnd()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !reader.isFinished, ContinuousClock.now < deadline { usleep(10_000) }
+        let output = received.withLock { $0 }
+        #expect(!complete)
+        #expect(output.last == UInt8(ascii: "\n"), "the last line is whole")
+        #expect(output.count % line.count == 0)
+        let written = output.count / line.count
+        #expect(written + writer.unwrittenLines == 20)
+        #expect(writer.unwrittenLines > 0)
     }
 }

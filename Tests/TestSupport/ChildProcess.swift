@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ModbusProtocol
 
 /// A child process whose stdout and stderr are collected as they arrive, so a test can wait
 /// (bounded in time) for a line, send signals, and check the exit status.
@@ -30,9 +31,11 @@ public final class ChildProcess: @unchecked Sendable {
     ///   - pipeCapacity: the size of the stdout pipe's kernel buffer (`F_SETPIPE_SZ`), to make
     ///     a slow reader felt sooner than with the default 64 KiB.
     ///   - stdoutPaused: start without reading stdout (see ``resumeReadingStdout()``).
+    ///   - closing: standard descriptors (0, 1, 2) the child starts with closed, as after `2>&-`.
+    ///   - nonBlockingStdout: give the child a stdout pipe in non-blocking mode.
     public init(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
-        pipeCapacity: Int32? = nil, stdoutPaused: Bool = false
+        pipeCapacity: Int32? = nil, stdoutPaused: Bool = false, closing: Set<Int32> = [], nonBlockingStdout: Bool = false
     ) throws {
         state.stdoutPaused = stdoutPaused
         func makePipe() throws -> (read: Int32, write: Int32) {
@@ -46,12 +49,16 @@ public final class ChildProcess: @unchecked Sendable {
         if let pipeCapacity {
             _ = fcntl(output.read, 1031 /* F_SETPIPE_SZ */, pipeCapacity)
         }
+        if nonBlockingStdout {
+            _ = fcntl(output.write, F_SETFL, fcntl(output.write, F_GETFL) | O_NONBLOCK)
+        }
 
         let child: pid_t
         do {
             child = try spawnChild(
                 Paths.resolve(executable), arguments, environment: environment, workingDirectory: workingDirectory,
-                standardInput: input.read, standardOutput: output.write, standardError: errors.write)
+                standardInput: closing.contains(0) ? -1 : input.read, standardOutput: closing.contains(1) ? -1 : output.write,
+                standardError: closing.contains(2) ? -1 : errors.write)
         } catch {
             for descriptor in [input.read, input.write, output.read, output.write, errors.read, errors.write] { close(descriptor) }
             throw error
@@ -192,6 +199,18 @@ public final class ChildProcess: @unchecked Sendable {
         return status
     }
 
+    /// CPU time (user and system) the process has used so far, from `/proc/PID/stat`.
+    public var cpuTime: Duration? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return .milliseconds((user + system) * 1000 / Int64(max(ticks, 1)))
+    }
+
     /// Whether the process has exited.
     public var hasExited: Bool {
         state.condition.lock()
@@ -221,11 +240,4 @@ public func runCommand(_ executable: String, _ arguments: [String], timeout: Dur
     child.closeInput()
     let status = child.waitForExit(timeout: timeout) ?? -1
     return CommandResult(status: status, stdout: child.stdout, stderr: child.stderr)
-}
-
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
 }

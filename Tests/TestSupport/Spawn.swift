@@ -5,6 +5,7 @@ import Glibc
 /// the given ones and which holds no other descriptor of this process (another test's pipe
 /// inherited by a child would keep that test's reader from ever seeing EOF), with an empty
 /// signal mask and SIGINT, SIGTERM, SIGPIPE and SIGCHLD at their default dispositions.
+/// A negative descriptor leaves that one closed in the child (`2>&-`).
 ///
 /// - Returns: the child's process identifier; the caller reaps it.
 public func spawnChild(
@@ -14,9 +15,13 @@ public func spawnChild(
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
-    posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
-    posix_spawn_file_actions_adddup2(&actions, standardError, 2)
+    for (source, target) in [(standardInput, Int32(0)), (standardOutput, 1), (standardError, 2)] {
+        if source < 0 {
+            posix_spawn_file_actions_addclose(&actions, target)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, source, target)
+        }
+    }
     _ = GNU.closeFrom(&actions, 3)
     if let workingDirectory { _ = GNU.chdir(&actions, workingDirectory) }
 
