@@ -177,15 +177,19 @@ public final class LineWriter: @unchecked Sendable {
         }
     }
 
-    /// Records `failure`, drops what is queued, wakes everyone and calls `onFailure`;
-    /// called with the lock held, returns with it released.
+    /// Records `failure`, drops what is queued, wakes everyone, calls `onFailure` and marks the
+    /// writer done; called with the lock held, returns with it released.
     private func stop(after failure: OutputFailure) {
         failed = failure
         pending.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        // Before the writer counts as done, so whoever waits in `finish` sees its effects.
+        onFailure(failure)
+        condition.lock()
         writerDone = true
         condition.broadcast()
         condition.unlock()
-        onFailure(failure)
     }
 
     private var pastCutoff: Bool {

@@ -7,11 +7,11 @@ import Synchronization
 
 /// Polls every device behind one endpoint (host:port) over one connection, on one thread.
 ///
-/// Requests are serialised on the endpoint's single connection; polls due together go out
-/// back to back. When the connection fails the worker closes it, waits out a ``Backoff``
-/// (cycles due meanwhile produce error lines carrying the last error), and reconnects at the
-/// first cycle due after the wait, so an endpoint that comes back delivers data within one
-/// interval. There is never a second connection to the endpoint: one client, one socket.
+/// The loop finds the polls due, runs them back to back as one round on the endpoint's single
+/// connection (``EndpointConnection`` decides when to connect and how long to back off), and
+/// hands each cycle's sample to the sink. Each poll's reads follow its ``AdaptiveReadPlan``;
+/// ``OutcomeDecoder`` turns what was read into values. There is never a second connection to
+/// the endpoint: one client, one socket.
 final class EndpointWorker: @unchecked Sendable {
     let endpoint: Endpoint
     private let client: any ModbusClient
@@ -19,37 +19,24 @@ final class EndpointWorker: @unchecked Sendable {
     private let clock: any EngineClock
     private let sink: any SampleSink
     private let logger: Logger
-    private let jitter: @Sendable () -> Double
     private let wake = WakeSignal()
     private let stopped = Atomic<Bool>(false)
     private let failures = Atomic<Bool>(false)
     private let emittedLines = Atomic<Int>(0)
-
-    private var backoff: Backoff
-    private var nextAttempt: MonotonicInstant?
-    private var lastFailure: PointFailure?
-    private var state = ConnectionState.neverConnected
-    private var downSince: MonotonicInstant?
+    private let connection: EndpointConnection
+    private let startOffset: Duration
+    private let limit: Int?
     private var lastRequestEnd: [String: MonotonicInstant] = [:]
-    /// When the cycle being run started; backoff waits count from there, so the first retry
-    /// comes at the first cycle one backoff after the failed one, however long the failure took.
-    private var cycleStart = MonotonicInstant(nanoseconds: 0)
-    private let pauseAfterConnect: Duration
 
-    /// How long a read the device refused (exception 2 or 3) stays refused before it is tried again.
-    static let refusedRetryInterval = Duration.seconds(60)
     /// Waits before retrying a read answered with exception 6 (busy), within the cycle.
     static let busyRetryDelays: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(200)]
-
-    private enum ConnectionState {
-        case neverConnected, connected, down
-    }
 
     private let captureRegisters: Bool
     private var captured: [RawRead] = []
 
+    /// Creates the worker; its polls start `startOffset` after the engine's start (``run(from:)``).
     init(
-        endpoint: Endpoint, client: any ModbusClient, devices: [Device], start: MonotonicInstant,
+        endpoint: Endpoint, client: any ModbusClient, devices: [Device], startOffset: Duration = .zero,
         limit: Int?, clock: any EngineClock, sink: any SampleSink, logger: Logger,
         jitter: @escaping @Sendable () -> Double, captureRegisters: Bool = false
     ) {
@@ -59,13 +46,15 @@ final class EndpointWorker: @unchecked Sendable {
         self.clock = clock
         self.sink = sink
         self.logger = logger
-        self.jitter = jitter
+        self.startOffset = startOffset
+        self.limit = limit
         self.tasks = devices.flatMap { device in
-            device.polls.map { PollTask(device: device, poll: $0, start: start, limit: limit) }
+            device.polls.map { PollTask(device: device, poll: $0, limit: limit) }
         }
-        let shortest = devices.flatMap(\.polls).map(\.interval).min() ?? .seconds(1)
-        self.backoff = Backoff(interval: shortest)
-        self.pauseAfterConnect = devices.map(\.pauseAfterConnect).max() ?? .zero
+        connection = EndpointConnection(
+            endpoint: endpoint, client: client, shortestInterval: devices.flatMap(\.polls).map(\.interval).min() ?? .seconds(1),
+            pauseAfterConnect: devices.map(\.pauseAfterConnect).max() ?? .zero, clock: clock, logger: logger, jitter: jitter,
+            wake: wake)
     }
 
     /// Whether any cycle had a failure (a point or the whole device).
@@ -86,10 +75,12 @@ final class EndpointWorker: @unchecked Sendable {
 
     private var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
-    /// Runs until every poll has produced its lines (with a limit), or until stopped.
-    func run() {
-        defer { client.close() }
-        // Reused from cycle to cycle: a thousand workers each waking every second should not
+    /// Runs until every poll has produced its lines (with a limit), or until stopped; cycle 0
+    /// of each poll is due at `origin` plus this worker's start offset.
+    func run(from origin: MonotonicInstant) {
+        defer { connection.close() }
+        for task in tasks { task.begin(at: origin + startOffset) }
+        // Reused from round to round: a thousand workers each waking every second should not
         // allocate to find out what is due.
         var due: [PollTask] = []
         due.reserveCapacity(tasks.count)
@@ -112,12 +103,12 @@ final class EndpointWorker: @unchecked Sendable {
                 continue
             }
             if due.count > 1 { due.sort { $0.schedule.nextDue < $1.schedule.nextDue } }
+            connection.beginRound(final: isFinalRound(due))
             for task in due where !isStopped {
                 guard let slot = task.schedule.take(at: clock.now()) else { continue }
                 task.pendingMissed += slot.missed
                 let deadline = task.poll.interval > .zero ? slot.due + task.poll.interval : clock.now() + task.device.timeout
                 let time = clock.wallMilliseconds()
-                cycleStart = clock.now()
                 captured.removeAll()
                 let result = runCycle(task, deadline: deadline)
                 if isStopped { return }
@@ -134,10 +125,18 @@ final class EndpointWorker: @unchecked Sendable {
         }
     }
 
+    /// Whether no round follows this one: with a limit, every poll is finished after it.
+    private func isFinalRound(_ due: [PollTask]) -> Bool {
+        guard let limit else { return false }
+        return tasks.allSatisfy { task in
+            task.emitted + (due.contains { $0 === task } ? 1 : 0) >= limit
+        }
+    }
+
     // MARK: One cycle
 
     private func runCycle(_ task: PollTask, deadline: MonotonicInstant) -> Sample.Result {
-        if let failure = ensureConnected() {
+        if let failure = connection.ensureConnected(stopped: { isStopped }) {
             return .unreachable(failure)
         }
         let points = task.poll.points
@@ -146,73 +145,112 @@ final class EndpointWorker: @unchecked Sendable {
         var failed = [PointFailure?](repeating: nil, count: points.count)
         var anyAnswer = false
         var lost: PointFailure?
-        // Set when the plan changed this cycle (a read split or a refused read answered again).
-        var bisected = false
+        var changes: [AdaptiveReadPlan.Change] = []
+        var planChanged = false
+        var probesLeft = task.plan.probesPerCycle
+        // Retries are due, and scheduled, by the cycle's start, so a retry due "after one
+        // interval" comes at the next cycle however long this one's reads take.
+        let cycleStart = clock.now()
 
         var index = 0
-        while index < task.reads.count {
+        while index < task.plan.entries.count {
             if lost != nil || isStopped { break }
-            let state = task.reads[index]
-            if let refusal = state.refusal, clock.now() < refusal.retryAt {
-                let failure = PointFailure(kind: "exception", code: refusal.exception.code, message: refusal.exception.message)
-                for point in state.read.points { failed[point] = failure }
-                anyAnswer = true
+            let read = task.plan.entries[index].read
+            switch task.plan.step(at: index, now: cycleStart, probesLeft: probesLeft) {
+            case .report(let refusal, let probed):
+                let message = probed ? refusal.message : "\(refusal.message) for a read spanning this point, which is read on its own in a later cycle"
+                let failure = PointFailure(kind: "exception", code: refusal.exception.code, message: message)
+                for point in read.points { failed[point] = failure }
                 index += 1
                 continue
+            case .send(let probe):
+                if probe { probesLeft -= 1 }
             }
-            let outcome = perform(state.read, for: task, deadline: deadline)
-            switch outcome {
+            switch perform(read, for: task, deadline: deadline) {
             case .values(let values):
                 anyAnswer = true
-                if state.refusal != nil {
-                    logger.info("device '\(task.device.name)' answers \(Self.describe(state.read)) again")
-                    task.reads[index].refusal = nil
-                    bisected = true
+                connection.answered()
+                if let change = task.plan.answered(at: index) {
+                    changes.append(change)
+                    planChanged = true
                 }
-                for point in state.read.points {
+                if case .unprobed = task.plan.entries[index].status { planChanged = true }
+                for point in read.points {
                     data[point] = values
-                    offsets[point] = points[point].address - state.read.start
+                    offsets[point] = points[point].address - read.start
                 }
                 if captureRegisters {
-                    captured.append(RawRead(unit: task.device.unit, table: state.read.table, start: state.read.start, values: values))
+                    captured.append(RawRead(unit: task.device.unit, table: read.table, start: read.start, values: values))
                 }
                 index += 1
-            case .exception(let error, let code) where (code == .illegalDataAddress || code == .illegalDataValue):
+            case .exception(let error, let code) where code == .illegalDataAddress || code == .illegalDataValue:
                 anyAnswer = true
-                if let (left, right) = state.read.bisected() {
-                    // Find the points the device refuses: split and try both halves now.
-                    bisected = true
-                    task.reads.replaceSubrange(index...index, with: [
-                        PollTask.ReadState(read: left, refusal: nil), PollTask.ReadState(read: right, refusal: nil),
-                    ])
-                    continue
-                }
+                connection.answered()
+                planChanged = true
+                let refusal = AdaptiveReadPlan.Refusal(exception: code, message: PointFailure(error).message)
+                let (split, change) = task.plan.refused(at: index, refusal, now: cycleStart)
+                if let change { changes.append(change) }
+                // A split read's halves are probed next, at this same index, while probes last.
+                if split { continue }
                 let failure = PointFailure(error)
-                for point in state.read.points { failed[point] = failure }
-                if state.refusal == nil {
-                    let names = state.read.points.map { points[$0].name }.joined(separator: ", ")
-                    logger.info("device '\(task.device.name)' refuses \(Self.describe(state.read)) (\(code)); points \(names) report it, retried every \(Self.refusedRetryInterval.text)")
-                }
-                task.reads[index].refusal = PollTask.Refusal(
-                    exception: code, message: error.message, retryAt: clock.now() + Self.refusedRetryInterval)
+                for point in read.points { failed[point] = failure }
                 index += 1
             case .exception(let error, _):
                 anyAnswer = true
+                connection.answered()
                 let failure = PointFailure(error)
-                for point in state.read.points { failed[point] = failure }
+                for point in read.points { failed[point] = failure }
                 index += 1
             case .failed(let error):
                 lost = PointFailure(error)
-                connectionFailed(error)
+                connection.failed(error, stopped: isStopped)
             }
         }
 
-        if bisected { task.consolidate() }
+        if planChanged { task.plan.consolidate() }
+        if !changes.isEmpty || planChanged { logPlanChanges(changes, of: task) }
         if let lost {
             if !anyAnswer { return .unreachable(lost) }
             for index in points.indices where data[index] == nil && failed[index] == nil { failed[index] = lost }
         }
-        return .points(decode(points, data: data, offsets: offsets, failed: failed))
+        if isStopped {
+            for index in points.indices where data[index] == nil && failed[index] == nil {
+                failed[index] = PointFailure(kind: "connection_lost", message: "stopped before this point was read")
+            }
+        }
+        return .points(OutcomeDecoder.outcomes(points, data: data, offsets: offsets, failed: failed))
+    }
+
+    /// One line per poll and cycle in which its plan changed: what the device refuses, what it
+    /// answers again, and how much probing is left for the next cycles.
+    private func logPlanChanges(_ changes: [AdaptiveReadPlan.Change], of task: PollTask) {
+        var refused: [(PlannedRead, AdaptiveReadPlan.Refusal)] = []
+        var answered: [PlannedRead] = []
+        for change in changes {
+            switch change {
+            case .refused(let read, let refusal): refused.append((read, refusal))
+            case .answeredAgain(let read): answered.append(read)
+            }
+        }
+        let unprobed = task.plan.unprobedCount
+        var parts: [String] = []
+        if let first = refused.first {
+            let ranges = Self.list(refused.map { Self.describe($0.0) }, limit: 5)
+            let names = Self.list(refused.flatMap { $0.0.points.map { task.poll.points[$0].name } }, limit: 8)
+            let pointCount = refused.reduce(0) { $0 + $1.0.points.count }
+            parts.append(
+                "refuses \(ranges) (exception \(first.1.exception.code), \(first.1.message)); "
+                    + "\(pointCount == 1 ? "point" : "points") \(names) report it, tried again after \(task.plan.firstRetryWait.text), "
+                    + "then twice as long each time up to \(AdaptiveReadPlan.longestRetryWait.text)")
+        }
+        if !answered.isEmpty {
+            parts.append("answers \(Self.list(answered.map(Self.describe), limit: 5)) again")
+        }
+        if unprobed > 0 {
+            parts.append("\(unprobed) \(unprobed == 1 ? "part" : "parts") of refused reads still to probe, at most \(task.plan.probesPerCycle) \(task.plan.probesPerCycle == 1 ? "request" : "requests") per cycle")
+        }
+        guard !parts.isEmpty else { return }
+        logger.info("device '\(task.device.name)' poll '\(task.poll.name)' \(parts.joined(separator: "; "))")
     }
 
     private enum ReadOutcome {
@@ -259,119 +297,15 @@ final class EndpointWorker: @unchecked Sendable {
         if clock.now() < until { clock.wait(until: until, wake: wake) }
     }
 
-    private func decode(_ points: [Point], data: [[UInt16]?], offsets: [Int], failed: [PointFailure?]) -> [PointOutcome] {
-        var outcomes = [PointOutcome]()
-        outcomes.reserveCapacity(points.count)
-        // By index, not `enumerated()`: copying each `Point` out of the array costs a dozen
-        // reference counts per point per cycle.
-        for index in points.indices {
-            if let failure = failed[index] {
-                outcomes.append(.failed(failure))
-                continue
-            }
-            guard let values = data[index] else {
-                outcomes.append(.failed(PointFailure(kind: "bad_response", message: "point was not read")))
-                continue
-            }
-            var scaleFactor: Int16?
-            if let factorIndex = points[index].scaleFactor {
-                switch factorValue(points[factorIndex], data: data[factorIndex], offset: offsets[factorIndex], failed: failed[factorIndex]) {
-                case .success(let factor?): scaleFactor = factor
-                case .success(nil):
-                    outcomes.append(.value(.null))
-                    continue
-                case .failure(let failure):
-                    outcomes.append(.failed(failure))
-                    continue
-                }
-            }
-            outcomes.append(Self.decode(points[index], values: values, offset: offsets[index], scaleFactor: scaleFactor))
-        }
-        return outcomes
-    }
-
-    static func decode(_ point: Point, values: [UInt16], offset: Int, scaleFactor: Int16?) -> PointOutcome {
-        let count = point.count
-        let decoded = values.withUnsafeBufferPointer { buffer in
-            point.decoding.decode(UnsafeBufferPointer(rebasing: buffer[offset..<offset + count]), scaleFactor: scaleFactor)
-        }
-        switch decoded {
-        case .value(let value): return .value(value)
-        case .invalid(let message): return .failed(.decode(message))
-        }
-    }
-
-    /// The scale factor a point's value is multiplied by (as a power of ten); `nil` when the
-    /// scale-factor point says "not available", so the value is not available either.
-    private func factorValue(_ point: Point, data: [UInt16]?, offset: Int, failed: PointFailure?) -> Result<Int16?, PointFailure> {
-        if let failed { return .failure(failed) }
-        guard let data else { return .failure(PointFailure(kind: "bad_response", message: "scale factor '\(point.name)' was not read")) }
-        switch Self.decode(point, values: data, offset: offset, scaleFactor: nil) {
-        case .failed(let failure): return .failure(failure)
-        case .value(.null): return .success(nil)
-        case .value(.int(let raw)) where abs(raw) <= 20: return .success(Int16(raw))
-        case .value(.uint(let raw)) where raw <= 20: return .success(Int16(raw))
-        case .value(let other):
-            return .failure(.decode("scale factor '\(point.name)' is \(other), outside -20...20"))
-        }
-    }
-
-    // MARK: Connection
-
-    /// Connects when needed and allowed; returns the failure to report when there is no connection.
-    private func ensureConnected() -> PointFailure? {
-        if client.isConnected { return nil }
-        let now = clock.now()
-        if let nextAttempt, now < nextAttempt, let lastFailure {
-            return lastFailure
-        }
-        do {
-            try client.connect()
-        } catch {
-            connectionFailed(error)
-            return PointFailure(error)
-        }
-        switch state {
-        case .neverConnected:
-            logger.info("connected to \(endpoint)")
-        case .down:
-            let outage = downSince.map { clock.now() - $0 } ?? .zero
-            logger.info("reconnected to \(endpoint) after \(outage.text) (\(backoff.failures) failed attempts)")
-        case .connected:
-            break
-        }
-        state = .connected
-        backoff.succeeded()
-        nextAttempt = nil
-        lastFailure = nil
-        downSince = nil
-        if pauseAfterConnect > .zero {
-            clock.wait(until: clock.now() + pauseAfterConnect, wake: wake)
-        }
-        return nil
-    }
-
-    private func connectionFailed(_ error: ModbusError) {
-        client.close()
-        if isStopped { return }
-        let wait = backoff.failed(jitter: jitter())
-        nextAttempt = cycleStart + wait
-        lastFailure = PointFailure(error)
-        switch state {
-        case .connected:
-            logger.warning("lost connection to \(endpoint): \(error.message); reconnecting in \(wait.text)")
-            downSince = clock.now()
-        case .neverConnected:
-            logger.warning("\(error.message); retrying in \(wait.text), backing off up to \(backoff.cap.text)")
-            downSince = clock.now()
-        case .down:
-            logger.debug("still cannot reach \(endpoint): \(error.message); next attempt in \(wait.text)")
-        }
-        state = .down
-    }
-
     /// `holding 4` or `holding 4-7`.
     static func describe(_ read: PlannedRead) -> String {
         read.count == 1 ? "\(read.table.rawValue) \(read.start)" : "\(read.table.rawValue) \(read.start)-\(read.end - 1)"
+    }
+
+    /// `a, b and c`, or `a, b, c and 7 more` beyond `limit` items.
+    static func list(_ items: [String], limit: Int) -> String {
+        let shown = items.count > limit ? Array(items.prefix(limit)) + ["\(items.count - limit) more"] : items
+        guard shown.count > 1 else { return shown.first ?? "" }
+        return shown.dropLast().joined(separator: ", ") + " and " + shown[shown.count - 1]
     }
 }

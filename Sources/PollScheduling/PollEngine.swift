@@ -36,6 +36,7 @@ public final class PollEngine: @unchecked Sendable {
     private let finished = DispatchGroup()
     private let logger: Logger
     private let limit: Int?
+    private let clock: any EngineClock
 
     /// Prepares workers (and their clients) for `devices`; nothing is contacted until ``run()``.
     ///
@@ -54,19 +55,19 @@ public final class PollEngine: @unchecked Sendable {
         let offsets = options.spreadStarts
             ? Self.startOffsets(endpoints: endpoints.count, intervals: intervals)
             : Array(repeating: .zero, count: endpoints.count)
-        let origin = clock.now()
         var workers: [EndpointWorker] = []
         for (position, endpoint) in endpoints.enumerated() {
             let members = byEndpoint[endpoint]!
             let timeout = members.map(\.timeout).max() ?? .seconds(1)
             let client = try clientFactory(endpoint, timeout)
             workers.append(EndpointWorker(
-                endpoint: endpoint, client: client, devices: members, start: origin + offsets[position],
+                endpoint: endpoint, client: client, devices: members, startOffset: offsets[position],
                 limit: options.count, clock: clock, sink: sink, logger: logger, jitter: jitter,
                 captureRegisters: options.captureRegisters))
         }
         self.workers = workers
         self.logger = logger
+        self.clock = clock
         self.limit = options.count
     }
 
@@ -92,11 +93,15 @@ public final class PollEngine: @unchecked Sendable {
 
     /// Starts every worker on its own thread and blocks until all have finished (their
     /// count reached) or ``stop()`` was called and they returned.
+    ///
+    /// Cycle 0 of every poll is due now (plus its endpoint's spread offset), after the plans
+    /// are made and the clients created, so a slow start-up never shows as missed cycles.
     public func run() {
+        let origin = clock.now()
         for worker in workers {
             finished.enter()
             let thread = Thread { [finished] in
-                worker.run()
+                worker.run(from: origin)
                 finished.leave()
             }
             thread.name = "poll \(worker.endpoint)"

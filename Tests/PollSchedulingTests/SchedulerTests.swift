@@ -171,7 +171,85 @@ import Testing
         #expect(lines.messages.first?.hasPrefix("warning: cannot connect to 192.0.2.1:502: connection refused; retrying in 100ms, backing off up to 30s") == true)
         #expect(lines.messages.last?.hasPrefix("info: reconnected to 192.0.2.1:502 after 3.1s (5 failed attempts)") == true)
     }
+
+    @Test func aGatewayThatAcceptsButNeverAnswersIsBackedOffNotReconnectedEveryCycle() {
+        let clock = ManualClock()
+        let silent = ModbusError(.timeout, "no response from 192.0.2.1:502 unit 1 within 1s")
+        let client = ScriptedClient(fixture: Self.fixture, clock: clock, readScript: { _, _ in .fail(silent, latency: .seconds(1)) })
+        let lines = LogCapture()
+        let logger = Logger(label: "test") { _ in lines.handler(level: .info) }
+        _ = runWorker(devices(Self.map(interval: "1s")), client: client, clock: clock, count: 40, logger: logger)
+        // The TCP connect succeeds every time; only a reply would count as recovery, so the
+        // waits double: 1, 2, 4, 8, 16 s after each failed cycle.
+        #expect(client.connects == [0, 1000, 3000, 7000, 15000, 31000])
+        #expect(lines.messages == ["warning: no response from 192.0.2.1:502 unit 1 within 1s; retrying in 1s, backing off up to 30s"])
+    }
+
+    @Test func aDeviceThatAcceptsAndClosesIsBackedOffToo() {
+        let clock = ManualClock()
+        let closed = ModbusError(.connectionLost, "connection reset by peer while reading unit 1 holding 0 from 192.0.2.1:502")
+        let client = ScriptedClient(fixture: Self.fixture, clock: clock, readScript: { _, _ in .fail(closed, latency: .zero) })
+        let lines = LogCapture()
+        let logger = Logger(label: "test") { _ in lines.handler(level: .info) }
+        _ = runWorker(devices(Self.map(interval: "1s")), client: client, clock: clock, count: 20, logger: logger)
+        #expect(client.connects == [0, 1000, 3000, 7000, 15000])
+        #expect(lines.messages.count == 1)
+    }
+
+    @Test func recoveryIsLoggedOnceWhenTheDeviceAnswersAgain() {
+        let clock = ManualClock()
+        let silent = ModbusError(.timeout, "no response from 192.0.2.1:502 unit 1 within 1s")
+        // Answers, then is silent from 2 s to 6 s, then answers again.
+        let client = ScriptedClient(fixture: Self.fixture, clock: clock, readScript: { _, _ in
+            (2000..<6000).contains(clock.elapsedMilliseconds) ? .fail(silent, latency: .seconds(1)) : .answer(latency: .milliseconds(5))
+        })
+        let lines = LogCapture()
+        let logger = Logger(label: "test") { _ in lines.handler(level: .info) }
+        _ = runWorker(devices(Self.map(interval: "1s")), client: client, clock: clock, count: 12, logger: logger)
+        #expect(lines.messages.map { $0.split(separator: ":").first ?? "" } == ["info", "warning", "info"])
+        #expect(lines.messages.first == "info: connected to 192.0.2.1:502")
+        #expect(lines.messages.last?.hasPrefix("info: reconnected to 192.0.2.1:502 after ") == true)
+    }
+
+    @Test func aOneShotRoundMakesOneConnectAttemptForAllItsPollsAndAnnouncesNoRetry() {
+        let clock = ManualClock()
+        let timeout = ModbusError(.connect, "no connection to 192.0.2.1:502 within 20s")
+        let client = ScriptedClient(fixture: Self.fixture, clock: clock, connectScript: { _ in timeout }, connectLatency: .seconds(20))
+        let map = Self.map(interval: "", extra: ", timeout: 20s", polls: """
+              - name: fast
+                interval: 1s
+                points:
+                  - {name: a, table: holding, address: 0, type: uint16}
+              - name: slow
+                interval: 1s
+                points:
+                  - {name: b, table: input, address: 0, type: uint16}
+            """)
+        let lines = LogCapture()
+        let logger = Logger(label: "test") { _ in lines.handler(level: .debug) }
+        let samples = runWorker(devices(map), client: client, clock: clock, count: 1, logger: logger)
+        #expect(client.connects == [0], "one attempt for both polls")
+        #expect(clock.elapsedMilliseconds == 20_000, "one timeout, not two")
+        #expect(samples.count == 2)
+        #expect(samples.allSatisfy { if case .unreachable(let failure) = $0.result { failure.kind == "connect" } else { false } })
+        #expect(lines.messages == ["warning: no connection to 192.0.2.1:502 within 20s"], "nothing announced that will not happen")
+    }
+
+    @Test func aSlowStartUpIsNotCountedAsMissedCycles() throws {
+        let clock = ManualClock()
+        let client = ScriptedClient(fixture: Self.fixture, clock: clock)
+        let sink = CollectingSink()
+        let engine = try PollEngine(
+            devices: devices(Self.map(interval: "100ms")), options: .init(count: 3, spreadStarts: false),
+            clientFactory: { _, _ in client }, sink: sink, clock: clock, logger: .silent, jitter: { 1.0 })
+        // Everything between making the engine and running it (loading maps, planning a large
+        // fleet, starting threads) takes time.
+        clock.advance(.seconds(5))
+        engine.run()
+        #expect(sink.samples.map(\.missed) == [0, 0, 0])
+    }
 }
+
 
 /// Collects log lines.
 final class LogCapture: @unchecked Sendable {

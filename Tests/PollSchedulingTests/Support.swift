@@ -45,6 +45,8 @@ final class ScriptedClient: ModbusClient, @unchecked Sendable {
     let readScript: @Sendable (_ call: Int, _ request: ReadRequest) -> Script
     /// Decides each connect; by default every connect succeeds.
     let connectScript: @Sendable (_ attempt: Int) -> ModbusError?
+    /// How long each connect takes.
+    let connectLatency: Duration
 
     struct State {
         var connected = false
@@ -56,7 +58,7 @@ final class ScriptedClient: ModbusClient, @unchecked Sendable {
     init(
         fixture: String, clock: ManualClock,
         readScript: @escaping @Sendable (Int, ReadRequest) -> Script = { _, _ in .answer(latency: .zero) },
-        connectScript: @escaping @Sendable (Int) -> ModbusError? = { _ in nil }
+        connectScript: @escaping @Sendable (Int) -> ModbusError? = { _ in nil }, connectLatency: Duration = .zero
     ) {
         let loaded = FixtureLoader.parse(fixture, file: "script.json")
         precondition(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
@@ -64,6 +66,7 @@ final class ScriptedClient: ModbusClient, @unchecked Sendable {
         self.clock = clock
         self.readScript = readScript
         self.connectScript = connectScript
+        self.connectLatency = connectLatency
     }
 
     var isConnected: Bool { state.withLock { $0.connected } }
@@ -75,6 +78,7 @@ final class ScriptedClient: ModbusClient, @unchecked Sendable {
             state.connects.append(clock.elapsedMilliseconds)
             return state.connects.count - 1
         }
+        clock.advance(connectLatency)
         if let error = connectScript(attempt) { throw error }
         state.withLock { $0.connected = true }
     }
@@ -134,9 +138,17 @@ func runWorker(_ devices: [Device], client: ScriptedClient, clock: ManualClock, 
     let sink = CollectingSink()
     let worker = EndpointWorker(
         endpoint: Endpoint(host: devices[0].host, port: devices[0].port), client: client, devices: devices,
-        start: clock.now(), limit: count, clock: clock, sink: sink, logger: logger, jitter: { 1.0 })
-    worker.run()
+        limit: count, clock: clock, sink: sink, logger: logger, jitter: { 1.0 })
+    worker.run(from: clock.now())
     return sink.samples
+}
+
+extension PointOutcome {
+    /// The failure, when the point has no value.
+    var failure: PointFailure? {
+        if case .failed(let failure) = self { return failure }
+        return nil
+    }
 }
 
 extension Sample {
